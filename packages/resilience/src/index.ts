@@ -1,0 +1,25 @@
+export {
+  ErrorCategory,
+  categorize,
+  categoryForGrpcCode,
+  categoryForErrorCode,
+  shouldRetry,
+  shouldAlert,
+  isNetworkError,
+} from "./categorize";
+export { ClientError, type ClientErrorInit, type ClientErrorJSON } from "./client-error";
+export { retryInterceptor, IDEMPOTENCY_KEY_HEADER, type RetryOptions } from "./retry";
+export {
+  createCircuitBreaker,
+  circuitBreakerInterceptor,
+  CIRCUIT_BREAKER_STATE_METRIC,
+  type CircuitBreakerOptions,
+  type CircuitState,
+  type UpstreamCircuitBreaker,
+} from "./circuit-breaker";
+export {
+  createServiceClient,
+  FORWARDED_HEADERS,
+  type HeaderSource,
+  type ServiceClientOptions,
+} from "./service-client";

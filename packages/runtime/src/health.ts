@@ -1,0 +1,73 @@
+import { EventEmitter, on } from "node:events";
+import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
+import {
+  Health,
+  HealthCheckResponse_ServingStatus as ServingStatus,
+} from "@cloudforet/proto/grpc/health/v1/health_pb";
+
+export { ServingStatus };
+
+/**
+ * A health name that stays SERVING while the process runs, whatever its dependencies do: the
+ * target of a liveness probe (`grpc: {port, service: "liveness"}`), so an unreachable database
+ * makes a pod unready, never restarted.
+ */
+export const LIVENESS_SERVICE = "liveness";
+
+/**
+ * The serving status of each gRPC service on a port, and of the port as a whole (""),
+ * served as grpc.health.v1.Health (Check and Watch).
+ */
+export class HealthRegistry {
+  private readonly statuses = new Map<string, ServingStatus>([
+    ["", ServingStatus.SERVING],
+    [LIVENESS_SERVICE, ServingStatus.SERVING],
+  ]);
+  private readonly changes = new EventEmitter();
+
+  constructor() {
+    this.changes.setMaxListeners(0);
+  }
+
+  set(service: string, status: ServingStatus): void {
+    if (this.statuses.get(service) === status) return;
+    this.statuses.set(service, status);
+    this.changes.emit("change", service);
+  }
+
+  /** Sets every known service, and the port, to one status (readiness and shutdown do this). */
+  setAll(status: ServingStatus): void {
+    for (const service of [...this.statuses.keys()]) if (service !== LIVENESS_SERVICE) this.set(service, status);
+  }
+
+  get(service: string): ServingStatus | undefined {
+    return this.statuses.get(service);
+  }
+
+  register(router: ConnectRouter): void {
+    router.service(Health, {
+      check: (req) => {
+        const status = this.get(req.service);
+        if (status === undefined) throw new ConnectError(`unknown service ${req.service}`, Code.NotFound);
+        return { status };
+      },
+      watch: (req, ctx) => this.watch(req.service, ctx.signal),
+    });
+  }
+
+  private async *watch(service: string, signal: AbortSignal) {
+    let last = this.get(service) ?? ServingStatus.SERVICE_UNKNOWN;
+    yield { status: last };
+    try {
+      for await (const [changed] of on(this.changes, "change", { signal })) {
+        if (changed !== service) continue;
+        const status = this.get(service) ?? ServingStatus.SERVICE_UNKNOWN;
+        if (status === last) continue;
+        last = status;
+        yield { status };
+      }
+    } catch (err) {
+      if (!signal.aborted) throw err;
+    }
+  }
+}

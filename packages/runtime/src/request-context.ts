@@ -1,0 +1,15 @@
+import { createContextKey, type HandlerContext } from "@connectrpc/connect";
+import type { Logger } from "pino";
+
+/** The request id of the call (`x-request-id`, generated when the caller sent none). */
+export const requestIdKey = createContextKey<string>("", { description: "x-request-id" });
+
+/** A logger bound to the call's request id, service and method. */
+export const requestLoggerKey = createContextKey<Logger | undefined>(undefined, { description: "request logger" });
+
+export const requestIdOf = (ctx: HandlerContext): string => ctx.values.get(requestIdKey);
+
+/** The call's logger; falls back to `fallback` outside a request. */
+export function loggerOf(ctx: HandlerContext, fallback: Logger): Logger {
+  return ctx.values.get(requestLoggerKey) ?? fallback;
+}

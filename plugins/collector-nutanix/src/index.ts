@@ -1,0 +1,11 @@
+export { nutanixPlugin, PLUGIN_VERSION } from "./plugin";
+export { runPushCollection, type PushConfig, type PushResult, type PlatformUrls } from "./push";
+export { PrismClient, type PrismClientOptions } from "./prism/prism-client";
+export { PrismBreaker, type PrismBreakerOptions, type BreakerState } from "./prism/prism-breaker";
+export { PrismError } from "./prism/prism-error";
+export { connectionFromSecret, DEFAULT_PRISM_PORT, type PrismConnection } from "./prism/connection";
+export { settingsFrom, type CollectorSettings } from "./settings";
+export { costModelFrom, dailyVmCost, DEFAULT_COST_MODEL, type CostModel } from "./cost-model";
+export { vmToInstance, vmToDisks, subnetToNetwork, PROVIDER, RESOURCE_TYPES } from "./mapping";
+export type * from "./prism/types";
+export { createLogger } from "./logger";

@@ -1,0 +1,79 @@
+#!/usr/bin/env node
+// The whole test suite: backends reachable, contracts lint-clean and compatible, types check, tests pass.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import net from "node:net";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const databaseUrl = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+const natsUrl = process.env.NATS_URL ?? "nats://127.0.0.1:4222";
+
+function run(title, command, args, { allowFailure = false } = {}) {
+  console.log(`\n▶ ${title}`);
+  const result = spawnSync(command, args, { cwd: root, stdio: "inherit", env: { ...process.env, DATABASE_URL: databaseUrl, NATS_URL: natsUrl } });
+  if (result.status !== 0 && !allowFailure) {
+    console.error(`✖ ${title} failed (exit ${result.status ?? result.signal})`);
+    process.exit(result.status ?? 1);
+  }
+  return result.status === 0;
+}
+
+/** Resolves with the server's first bytes, or rejects with why it could not be reached. */
+function probe(url, defaultPort) {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: hostname || "127.0.0.1", port: Number(port || defaultPort) });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error("timed out after 3 s"));
+    }, 3000);
+    socket.once("connect", () => {
+      clearTimeout(timer);
+      socket.end();
+      resolve();
+    });
+    socket.once("error", (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
+}
+
+const missing = [];
+for (const [name, url, port, hint] of [
+  ["PostgreSQL", databaseUrl, 5432, "start it (pg_ctlcluster 15 main start) or set DATABASE_URL"],
+  ["NATS with JetStream", natsUrl, 4222, "start nats-server -js or set NATS_URL"],
+]) {
+  try {
+    await probe(url, port);
+    console.log(`✔ ${name} reachable at ${url.replace(/\/\/[^@]*@/, "//")}`);
+  } catch (err) {
+    missing.push(`${name} is not reachable at ${url} (${err.code ?? err.message}): ${hint}`);
+  }
+}
+if (missing.length > 0) {
+  console.error(`\n✖ The tests need real backends:\n  - ${missing.join("\n  - ")}`);
+  process.exit(1);
+}
+
+run("buf lint", "pnpm", ["exec", "buf", "lint"]);
+const previous = spawnSync("git", ["rev-parse", "--verify", "--quiet", "HEAD~1:buf.yaml"], { cwd: root });
+if (previous.status === 0) {
+  run("buf breaking (against the previous commit)", "pnpm", ["exec", "buf", "breaking", "--against", ".git#ref=HEAD~1"]);
+} else {
+  console.log("\n▶ buf breaking: no previous commit with a buf.yaml; nothing to compare against");
+}
+run("typecheck (tsc --noEmit)", "pnpm", ["exec", "tsc", "-p", "tsconfig.json"]);
+const report = path.join(mkdtempSync(path.join(tmpdir(), "vitest-")), "report.json");
+const passed = run("tests (vitest)", "pnpm", ["exec", "vitest", "run", "--reporter=default", "--reporter=json", `--outputFile.json=${report}`, ...process.argv.slice(2)], { allowFailure: true });
+// One plain closing line for CI: "N passed, N failed".
+try {
+  const { numPassedTests, numFailedTests, numPendingTests } = JSON.parse(readFileSync(report, "utf8"));
+  console.log(`\nvitest: ${numPassedTests} passed, ${numFailedTests} failed${numPendingTests ? `, ${numPendingTests} skipped` : ""}`);
+} catch {
+  console.log("\nvitest: no report was written");
+}
+process.exit(passed ? 0 : 1);

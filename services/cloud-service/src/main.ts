@@ -1,0 +1,4 @@
+import { runServiceMain } from "@cloudforet/runtime";
+import { cloudServiceModule } from "./service";
+
+await runServiceMain(cloudServiceModule);

@@ -1,0 +1,4 @@
+import { runServiceMain } from "@cloudforet/runtime";
+import { costModule } from "./service";
+
+await runServiceMain(costModule);

@@ -1,0 +1,4 @@
+import { runServiceMain } from "@cloudforet/runtime";
+import { identityModule } from "./service";
+
+await runServiceMain(identityModule);

@@ -1,0 +1,4 @@
+import { runServiceMain } from "@cloudforet/runtime";
+import { inventoryModule } from "./service";
+
+await runServiceMain(inventoryModule);

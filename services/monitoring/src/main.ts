@@ -1,0 +1,4 @@
+import { runServiceMain } from "@cloudforet/runtime";
+import { monitoringModule } from "./service";
+
+await runServiceMain(monitoringModule);

@@ -1,0 +1,4 @@
+import { runServiceMain } from "@cloudforet/runtime";
+import { notificationModule } from "./service";
+
+await runServiceMain(notificationModule);

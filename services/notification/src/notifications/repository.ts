@@ -1,0 +1,119 @@
+import { and, asc, eq, inArray, sql, type SQL } from "drizzle-orm";
+import type { Database, DatabaseExecutor } from "@cloudforet/db";
+import { enqueueEvent, eventSubject } from "@cloudforet/events";
+import { col, defineQueryFields, json, listWith, type QueryInput } from "@cloudforet/query";
+import { deliveries, deliveryQueue, notifications, outbox, type DeliveryRow, type NotificationRow } from "../db/schema";
+import { DeliveryQueue, type QueuedDelivery } from "../delivery/delivery-queue";
+
+/** What List and its query language can see of a notification. */
+export const notificationFields = defineQueryFields(
+  {
+    notification_id: col(notifications.notificationId),
+    title: col(notifications.title),
+    message: col(notifications.message),
+    severity: col(notifications.severity),
+    notification_type: col(notifications.notificationType),
+    tags: json(notifications.tags),
+    channels: json(notifications.channels),
+    recipients: json(notifications.recipients),
+    is_read: col(notifications.isRead),
+    read_at: col(notifications.readAt),
+    domain_id: col(notifications.domainId),
+    workspace_id: col(notifications.workspaceId),
+    created_at: col(notifications.createdAt),
+    updated_at: col(notifications.updatedAt),
+  },
+  { keywordFields: ["title", "message"], defaultSort: [{ key: "created_at", desc: true }, { key: "notification_id", desc: true }] },
+);
+
+export type NewNotification = Omit<NotificationRow, "isRead" | "readAt" | "createdAt" | "updatedAt">;
+
+export class NotificationRepository {
+  constructor(private readonly db: Database) {}
+
+  /**
+   * Stores a notification with its queued deliveries, the SKIPPED records of entries that matched no
+   * channel, and its `created` event (which wakes the delivery workers), all in `tx`.
+   */
+  static async insert(
+    tx: DatabaseExecutor,
+    input: NewNotification,
+    queued: QueuedDelivery[],
+    skipped: { channel: string; error: string }[],
+  ): Promise<NotificationRow> {
+    const [row] = await tx.insert(notifications).values(input).returning();
+    await DeliveryQueue.enqueue(tx, row, queued);
+    await DeliveryQueue.recordSkipped(tx, row.notificationId, skipped);
+    await enqueueEvent(tx, outbox, {
+      subject: eventSubject("notification", "notification", "created"),
+      domainId: row.domainId,
+      data: { notification_id: row.notificationId, workspace_id: row.workspaceId, severity: row.severity, title: row.title, queued: queued.length },
+    });
+    return row;
+  }
+
+  async get(scope: SQL, notificationId: string): Promise<{ row: NotificationRow; deliveries: DeliveryRow[] } | undefined> {
+    const [row] = await this.db.select().from(notifications).where(and(scope, eq(notifications.notificationId, notificationId)));
+    if (!row) return undefined;
+    return { row, deliveries: (await this.deliveriesOf([notificationId])).get(notificationId) ?? [] };
+  }
+
+  list(scope: SQL, query: QueryInput) {
+    return listWith(this.db, notifications, notificationFields, query, scope);
+  }
+
+  /**
+   * Every delivery record of these notifications, oldest first, followed by one PENDING entry per
+   * channel still queued (its next attempt, due at `at`). PENDING entries are not stored: they
+   * become the attempt's record once it is made.
+   */
+  async deliveriesOf(notificationIds: string[]): Promise<Map<string, DeliveryRow[]>> {
+    const byId = new Map<string, DeliveryRow[]>();
+    if (notificationIds.length === 0) return byId;
+    const [rows, queued] = await Promise.all([
+      this.db.select().from(deliveries).where(inArray(deliveries.notificationId, notificationIds)).orderBy(asc(deliveries.sequence)),
+      this.db
+        .select()
+        .from(deliveryQueue)
+        .where(and(inArray(deliveryQueue.notificationId, notificationIds), eq(deliveryQueue.state, "PENDING")))
+        .orderBy(asc(deliveryQueue.createdAt), asc(deliveryQueue.channelId)),
+    ]);
+    const pending: DeliveryRow[] = queued.map((q) => ({
+      sequence: 0,
+      notificationId: q.notificationId,
+      channel: q.channelId,
+      status: "PENDING",
+      attempt: q.attempts + 1,
+      error: "",
+      at: q.nextAttemptAt,
+    }));
+    for (const row of [...rows, ...pending]) {
+      const list = byId.get(row.notificationId) ?? [];
+      list.push(row);
+      byId.set(row.notificationId, list);
+    }
+    return byId;
+  }
+
+  /**
+   * Marks the notifications read, all or none: `missing` lists the ids the scope cannot see (and then
+   * nothing changes). `updated` counts only those that were unread.
+   */
+  async markRead(scope: SQL, ids: string[]): Promise<{ missing: string[]; updated: number }> {
+    return this.db.transaction(async (tx) => {
+      const found = await tx
+        .select({ id: notifications.notificationId })
+        .from(notifications)
+        .where(and(scope, inArray(notifications.notificationId, ids)));
+      const seen = new Set(found.map((r) => r.id));
+      const missing = ids.filter((id) => !seen.has(id));
+      if (missing.length > 0) return { missing, updated: 0 };
+      const updated = await tx
+        .update(notifications)
+        .set({ isRead: true, readAt: sql`now()`, updatedAt: sql`now()` })
+        .where(and(scope, inArray(notifications.notificationId, ids), eq(notifications.isRead, false)))
+        .returning({ id: notifications.notificationId });
+      return { missing, updated: updated.length };
+    });
+  }
+}

@@ -1,0 +1,206 @@
+import { sql } from "drizzle-orm";
+import { bigint, boolean, index, integer, jsonb, pgSchema, primaryKey, smallint, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { outboxTable } from "@cloudforet/events";
+import type { Block } from "../definitions/blocks";
+import type { ExecutionState } from "../engine/execution-state";
+
+export const orchestrationSchema = pgSchema("orchestration");
+
+/** Events written in the same transaction as the change, relayed to NATS (SPEC §9). */
+export const outbox = outboxTable(orchestrationSchema);
+
+type Json = Record<string, unknown>;
+const createdAt = () => timestamp("created_at", { withTimezone: true }).notNull().defaultNow();
+
+/** Versioned workflow definitions; immutable once stored. */
+export const sequences = orchestrationSchema.table(
+  "sequences",
+  {
+    id: uuid("id").primaryKey(),
+    tenantId: text("tenant_id").notNull(),
+    namespace: text("namespace").notNull(),
+    name: text("name").notNull(),
+    version: integer("version").notNull(),
+    blocks: jsonb("blocks").$type<Block[]>().notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex("sequences_name_version_idx").on(t.tenantId, t.namespace, t.name, t.version)],
+);
+
+/**
+ * Executions of sequences. The scheduler claims due rows (`next_fire_at <= now()`, unlocked) with
+ * FOR UPDATE SKIP LOCKED and holds them by a lease (`locked_by`, `lease_expires_at`) it renews;
+ * `execution` is the persisted execution tree, `kv` the instance-scoped state of set_state & co.
+ * `needs_attention` says a signal or a worker result arrived that the engine has not absorbed.
+ */
+export const instances = orchestrationSchema.table(
+  "instances",
+  {
+    id: uuid("id").primaryKey(),
+    sequenceId: uuid("sequence_id").notNull(),
+    tenantId: text("tenant_id").notNull(),
+    namespace: text("namespace").notNull(),
+    state: text("state").notNull(),
+    nextFireAt: timestamp("next_fire_at", { withTimezone: true }),
+    priority: text("priority").notNull().default("normal"),
+    /** low 0, normal 1, high 2, critical 3: the claim order. */
+    priorityRank: smallint("priority_rank").notNull().default(1),
+    timezone: text("timezone").notNull().default("UTC"),
+    metadata: jsonb("metadata").$type<Json>().notNull().default({}),
+    context: jsonb("context").$type<Json>().notNull().default({}),
+    execution: jsonb("execution").$type<ExecutionState>().notNull().default({ nodes: {}, seq: 0 }),
+    kv: jsonb("kv").$type<Json>().notNull().default({}),
+    concurrencyKey: text("concurrency_key"),
+    maxConcurrency: integer("max_concurrency"),
+    idempotencyKey: text("idempotency_key"),
+    lockedBy: text("locked_by"),
+    leaseExpiresAt: timestamp("lease_expires_at", { withTimezone: true }),
+    needsAttention: boolean("needs_attention").notNull().default(false),
+    createdAt: createdAt(),
+    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex("instances_idempotency_idx").on(t.tenantId, t.idempotencyKey).where(sql`idempotency_key is not null`),
+    index("instances_due_idx")
+      .on(t.priorityRank.desc(), t.nextFireAt)
+      .where(sql`locked_by is null and state in ('scheduled', 'waiting', 'paused')`),
+    index("instances_leases_idx").on(t.leaseExpiresAt).where(sql`locked_by is not null`),
+    index("instances_unheld_running_idx").on(t.updatedAt).where(sql`locked_by is null and state = 'running'`),
+    index("instances_tenant_created_idx").on(t.tenantId, t.namespace, t.createdAt),
+    index("instances_sequence_idx").on(t.sequenceId),
+    index("instances_failed_idx").on(t.tenantId, t.updatedAt).where(sql`state = 'failed'`),
+  ],
+);
+
+/** The output of every completed step (seed 002 "Get Outputs"). */
+export const blockOutputs = orchestrationSchema.table(
+  "block_outputs",
+  {
+    id: uuid("id").primaryKey(),
+    /** Insertion order: ties of created_at (outputs of one checkpoint) keep the order steps finished in. */
+    seq: bigint("seq", { mode: "number" }).generatedAlwaysAsIdentity(),
+    instanceId: uuid("instance_id").notNull(),
+    blockId: text("block_id").notNull(),
+    output: jsonb("output").$type<Json>(),
+    outputRef: text("output_ref"),
+    outputSize: integer("output_size").notNull(),
+    attempt: integer("attempt").notNull().default(0),
+    createdAt: createdAt(),
+  },
+  (t) => [index("block_outputs_instance_idx").on(t.instanceId, t.createdAt, t.seq)],
+);
+
+/** Signals in arrival order (`seq`); the engine applies each once and marks it processed. */
+export const signals = orchestrationSchema.table(
+  "signals",
+  {
+    id: uuid("id").primaryKey(),
+    seq: bigint("seq", { mode: "number" }).generatedAlwaysAsIdentity(),
+    instanceId: uuid("instance_id").notNull(),
+    signalType: text("signal_type").notNull(),
+    payload: jsonb("payload"),
+    processed: boolean("processed").notNull().default(false),
+    createdAt: createdAt(),
+    processedAt: timestamp("processed_at", { withTimezone: true }),
+  },
+  (t) => [index("signals_pending_idx").on(t.instanceId, t.seq).where(sql`not processed`)],
+);
+
+/** Steps whose handler is not built in, waiting for an external worker (seed 002 "External Workers"). */
+export const workerTasks = orchestrationSchema.table(
+  "worker_tasks",
+  {
+    id: uuid("id").primaryKey(),
+    instanceId: uuid("instance_id").notNull(),
+    blockId: text("block_id").notNull(),
+    /** The execution-tree node the task belongs to (block id within its loop iteration). */
+    nodeKey: text("node_key").notNull(),
+    handlerName: text("handler_name").notNull(),
+    params: jsonb("params").$type<Json>().notNull(),
+    context: jsonb("context").$type<Json>().notNull(),
+    attempt: integer("attempt").notNull().default(0),
+    timeoutMs: integer("timeout_ms").notNull().default(0),
+    state: text("state").notNull().default("pending"),
+    workerId: text("worker_id"),
+    claimedAt: timestamp("claimed_at", { withTimezone: true }),
+    heartbeatAt: timestamp("heartbeat_at", { withTimezone: true }),
+    completedAt: timestamp("completed_at", { withTimezone: true }),
+    output: jsonb("output").$type<Json>(),
+    errorMessage: text("error_message"),
+    errorRetryable: boolean("error_retryable"),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index("worker_tasks_pending_idx").on(t.handlerName, t.createdAt).where(sql`state = 'pending'`),
+    index("worker_tasks_instance_idx").on(t.instanceId),
+  ],
+);
+
+/** Event triggers by slug, unique per tenant (CRUD lands with the triggers issue; emit_event fires them). */
+export const triggers = orchestrationSchema.table(
+  "triggers",
+  {
+    tenantId: text("tenant_id").notNull(),
+    slug: text("slug").notNull(),
+    namespace: text("namespace").notNull(),
+    sequenceId: uuid("sequence_id"),
+    sequenceName: text("sequence_name").notNull(),
+    enabled: boolean("enabled").notNull().default(true),
+    triggerType: text("trigger_type").notNull().default("event"),
+    createdAt: createdAt(),
+    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.slug] })],
+);
+
+/**
+ * One row per deduplicated fire: scope "parent" keys on the parent instance id, "tenant" on the
+ * tenant id. Swept after 30 days.
+ */
+export const triggerDedupe = orchestrationSchema.table(
+  "trigger_dedupe",
+  {
+    scope: text("scope").notNull(),
+    scopeKey: text("scope_key").notNull(),
+    dedupeKey: text("dedupe_key").notNull(),
+    instanceId: uuid("instance_id").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.scope, t.scopeKey, t.dedupeKey] }), index("trigger_dedupe_created_idx").on(t.createdAt)],
+);
+
+/**
+ * Cron schedules (seed 002 "Cron Schedules"): each fire creates one instance of the sequence. The
+ * cron ticker claims due rows (`enabled`, `next_fire_at <= now`) with FOR UPDATE SKIP LOCKED and,
+ * in the same transaction, creates the instance and advances `next_fire_at`.
+ */
+export const cronSchedules = orchestrationSchema.table(
+  "cron_schedules",
+  {
+    id: uuid("id").primaryKey(),
+    tenantId: text("tenant_id").notNull(),
+    namespace: text("namespace").notNull(),
+    sequenceId: uuid("sequence_id").notNull(),
+    cronExpr: text("cron_expr").notNull(),
+    timezone: text("timezone").notNull().default("UTC"),
+    metadata: jsonb("metadata").$type<Json>().notNull().default({}),
+    enabled: boolean("enabled").notNull().default(true),
+    /** Null when the expression never fires again (its years are past). */
+    nextFireAt: timestamp("next_fire_at", { withTimezone: true }),
+    lastTriggeredAt: timestamp("last_triggered_at", { withTimezone: true }),
+    createdAt: createdAt(),
+    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    index("cron_schedules_due_idx").on(t.nextFireAt).where(sql`enabled and next_fire_at is not null`),
+    index("cron_schedules_tenant_idx").on(t.tenantId, t.createdAt),
+  ],
+);
+
+export type SequenceRow = typeof sequences.$inferSelect;
+export type InstanceRow = typeof instances.$inferSelect;
+export type BlockOutputRow = typeof blockOutputs.$inferSelect;
+export type SignalRow = typeof signals.$inferSelect;
+export type WorkerTaskRow = typeof workerTasks.$inferSelect;
+export type TriggerRow = typeof triggers.$inferSelect;
+export type CronScheduleRow = typeof cronSchedules.$inferSelect;

@@ -1,0 +1,56 @@
+import type { Logger } from "pino";
+import type { InstanceRepository } from "../../instances/instance-repository";
+import type { Triggers } from "../../triggers/triggers";
+import type { WorkerTaskRepository } from "../../workers/worker-task-repository";
+import { fail, logHandler, noop, sleep } from "./basic";
+import { emitEvent, queryInstance, sendSignal } from "./coordination";
+import { externalWorker } from "./external-worker";
+import type { StepHandler } from "./handler";
+import { httpRequest } from "./http-request";
+import { humanReview } from "./human-review";
+import { llmCall, toolCall, type LlmSettings } from "./llm";
+import { selfModify } from "./self-modify";
+import { assert, deleteState, getState, mergeState, setState, transform } from "./state";
+
+export interface HandlerRegistry {
+  /** The built-in handler of that name, or the external worker queue for any other name. */
+  resolve(name: string): StepHandler;
+  isBuiltin(name: string): boolean;
+}
+
+export interface RegistryDependencies {
+  logger: Logger;
+  instances: InstanceRepository;
+  triggers: Triggers;
+  tasks: WorkerTaskRepository;
+  llm: LlmSettings;
+}
+
+/** The seed's built-in handlers; every other name is dispatched to external workers. */
+export function createHandlerRegistry(deps: RegistryDependencies): HandlerRegistry {
+  const builtins = new Map<string, StepHandler>([
+    ["noop", noop],
+    ["log", logHandler(deps.logger)],
+    ["sleep", sleep],
+    ["fail", fail],
+    ["http_request", httpRequest],
+    ["llm_call", llmCall(deps.llm)],
+    ["tool_call", toolCall(deps.llm)],
+    ["human_review", humanReview],
+    ["self_modify", selfModify],
+    ["emit_event", emitEvent(deps.triggers)],
+    ["send_signal", sendSignal(deps.instances)],
+    ["query_instance", queryInstance(deps.instances)],
+    ["set_state", setState],
+    ["get_state", getState],
+    ["delete_state", deleteState],
+    ["merge_state", mergeState],
+    ["transform", transform],
+    ["assert", assert],
+  ]);
+  const external = externalWorker(deps.tasks);
+  return {
+    resolve: (name) => builtins.get(name) ?? external,
+    isBuiltin: (name) => builtins.has(name),
+  };
+}

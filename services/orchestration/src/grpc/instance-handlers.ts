@@ -1,0 +1,94 @@
+import { toJson } from "@bufbuild/protobuf";
+import { ValueSchema } from "@bufbuild/protobuf/wkt";
+import { ConnectError, Code, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import { missingParameter } from "@cloudforet/errors";
+import { InstanceService, type InstanceServiceCreateRequest } from "@cloudforet/proto/cloudforet/orchestration/v1/instance_pb";
+import { pageOf, type Instances, type NewInstance } from "../instances/instances";
+import { dateOf, instanceMessage, outputMessage, priorityName, stateEnum, stateName, tenantOf } from "./grpc-mapping";
+
+type CreateFields = Omit<InstanceServiceCreateRequest, "$typeName" | "$unknown">;
+
+function newInstanceOf(req: CreateFields, tenantId: string, at = ""): NewInstance {
+  return {
+    sequenceId: req.sequenceId,
+    tenantId,
+    namespace: req.namespace,
+    priority: priorityName(req.priority),
+    timezone: req.timezone,
+    metadata: req.metadata,
+    context: req.context,
+    nextFireAt: dateOf(req.nextFireAt),
+    concurrencyKey: req.concurrencyKey,
+    maxConcurrency: req.maxConcurrency,
+    idempotencyKey: req.idempotencyKey,
+  };
+}
+
+export function instanceHandlers(instances: Instances): ServiceImpl<typeof InstanceService> {
+  const scope = (ctx: HandlerContext) => tenantOf(ctx, undefined);
+  const listArgs = (req: { tenantId: string; namespace?: string; sequenceId?: string; states: number[]; offset: number; limit: number }, ctx: HandlerContext) => ({
+    filter: {
+      tenantId: tenantOf(ctx, req.tenantId),
+      namespace: req.namespace || undefined,
+      sequenceId: req.sequenceId || undefined,
+      states: req.states.map((s) => stateName(s, "states")),
+    },
+    page: pageOf(req.offset, req.limit),
+  });
+  return {
+    async create(req, ctx) {
+      return instances.create(newInstanceOf(req, tenantOf(ctx, req.tenantId)));
+    },
+    async batchCreate(req, ctx) {
+      return instances.batchCreate(req.instances.map((item, i) => newInstanceOf(item, tenantOf(ctx, item.tenantId), `instances[${i}].`)));
+    },
+    async get(req, ctx) {
+      return instanceMessage(await instances.get(req.id, scope(ctx)));
+    },
+    async list(req, ctx) {
+      const { filter, page } = listArgs(req, ctx);
+      const { results, totalCount } = await instances.list(filter, page, { withTotal: true });
+      return { results: results.map(instanceMessage), totalCount };
+    },
+    async updateState(req, ctx) {
+      if (req.state === undefined) throw missingParameter("state");
+      return instanceMessage(await instances.updateState(req.id, stateName(req.state, "state"), dateOf(req.nextFireAt), scope(ctx)));
+    },
+    async updateContext(req, ctx) {
+      return instanceMessage(await instances.updateContext(req.id, req.context ?? {}, scope(ctx)));
+    },
+    async sendSignal(req, ctx) {
+      const payload = req.payload ? toJson(ValueSchema, req.payload) : null;
+      return instances.sendSignal(req.id, req.signalType, payload, scope(ctx));
+    },
+    async getOutputs(req, ctx) {
+      return { outputs: (await instances.outputs(req.id, scope(ctx))).map(outputMessage) };
+    },
+    async retry(req, ctx) {
+      const result = await instances.retry(req.id, scope(ctx));
+      return { id: result.id, state: stateEnum(result.state) };
+    },
+    async bulkUpdateState(req, ctx) {
+      if (req.state === undefined) throw missingParameter("state");
+      const filter = req.filter;
+      return instances.bulkUpdateState(
+        {
+          tenantId: tenantOf(ctx, filter?.tenantId),
+          namespace: filter?.namespace || undefined,
+          sequenceId: filter?.sequenceId || undefined,
+          states: (filter?.states ?? []).map((s) => stateName(s, "filter.states")),
+        },
+        stateName(req.state, "state"),
+      );
+    },
+    async listDlq(req, ctx) {
+      const { filter, page } = listArgs(req, ctx);
+      const { results, totalCount } = await instances.list(filter, page, { withTotal: true, dlq: true });
+      return { results: results.map(instanceMessage), totalCount };
+    },
+    // eslint-disable-next-line require-yield
+    async *watch() {
+      throw new ConnectError("InstanceService.Watch lands with a later issue", Code.Unimplemented);
+    },
+  };
+}

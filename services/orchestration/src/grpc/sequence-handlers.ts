@@ -1,0 +1,27 @@
+import type { ServiceImpl } from "@connectrpc/connect";
+import { SequenceService } from "@cloudforet/proto/cloudforet/orchestration/v1/sequence_pb";
+import type { Sequences } from "../sequences/sequences";
+import { dateOf, sequenceMessage, tenantOf } from "./grpc-mapping";
+
+export function sequenceHandlers(sequences: Sequences): ServiceImpl<typeof SequenceService> {
+  return {
+    async create(req, ctx) {
+      const row = await sequences.create({
+        id: req.id || undefined,
+        tenantId: tenantOf(ctx, req.tenantId),
+        namespace: req.namespace,
+        name: req.name,
+        version: req.version,
+        blocks: req.blocks,
+        createdAt: dateOf(req.createdAt),
+      });
+      return { id: row.id };
+    },
+    async get(req, ctx) {
+      return sequenceMessage(await sequences.get(req.id, tenantOf(ctx, undefined)));
+    },
+    async getByName(req, ctx) {
+      return sequenceMessage(await sequences.getByName(tenantOf(ctx, req.tenantId), req.namespace, req.name, req.version));
+    },
+  };
+}

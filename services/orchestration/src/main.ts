@@ -1,0 +1,4 @@
+import { runServiceMain } from "@cloudforet/runtime";
+import { orchestrationModule } from "./service";
+
+await runServiceMain(orchestrationModule);

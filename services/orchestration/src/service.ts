@@ -1,0 +1,105 @@
+import { fileURLToPath } from "node:url";
+import type { ServiceContext, ServiceInstance, ServiceModule } from "@cloudforet/runtime";
+import { SequenceService } from "@cloudforet/proto/cloudforet/orchestration/v1/sequence_pb";
+import { InstanceService } from "@cloudforet/proto/cloudforet/orchestration/v1/instance_pb";
+import { CronService } from "@cloudforet/proto/cloudforet/orchestration/v1/cron_pb";
+import { WorkerService } from "@cloudforet/proto/cloudforet/orchestration/v1/worker_pb";
+import { TriggerService } from "@cloudforet/proto/cloudforet/orchestration/v1/trigger_pb";
+import { readOrchestrationConfig } from "./config";
+import { outbox } from "./db/schema";
+import { cronHandlers } from "./grpc/cron-handlers";
+import { instanceHandlers } from "./grpc/instance-handlers";
+import { sequenceHandlers } from "./grpc/sequence-handlers";
+import { triggerHandlers } from "./grpc/trigger-handlers";
+import { workerHandlers } from "./grpc/worker-handlers";
+import { Orchestration } from "./orchestration";
+import { restRoutes, type Authenticate } from "./rest/routes";
+import { startRestServer, type RunningRestServer } from "./rest/rest-server";
+
+export interface OrchestrationModuleOptions {
+  /** Where ORCHESTRATION_* settings are read (default: the environment given to the service, else process.env). */
+  env?: NodeJS.ProcessEnv;
+  /** Keys to verify tokens with instead of identity's JWKS (tests sign their own tokens). */
+  verificationKeys?: ServiceInstance["verificationKeys"];
+  /** The clock cron schedules are evaluated with (tests inject one; default the system clock). */
+  clock?: () => Date;
+}
+
+export interface OrchestrationModule extends ServiceModule {
+  /** The REST API's base URL once started (e.g. http://127.0.0.1:8080). */
+  restUrl(): string;
+  /** The running domain and engine (for tests and embedding). */
+  orchestration(): Orchestration;
+}
+
+/**
+ * The orchestration service (SPEC §8, seed 002): the engine, its REST API on ORCHESTRATION_HTTP_ADDR
+ * and SequenceService, InstanceService, CronService, WorkerService (minimal) and TriggerService
+ * (Create, Get) on its gRPC port. The rest of TriggerService lands with the follow-up issue.
+ */
+export function createOrchestrationModule(options: OrchestrationModuleOptions = {}): OrchestrationModule {
+  let rest: RunningRestServer | undefined;
+  let running: Orchestration | undefined;
+  return {
+    name: "orchestration",
+    domain: "cloudforet.orchestration.v1",
+    defaultPort: 50057,
+    schema: "orchestration",
+    migrationsFolder: fileURLToPath(new URL("../drizzle", import.meta.url)),
+    outbox,
+    restUrl() {
+      if (!rest) throw new Error("the orchestration REST API is not running");
+      return rest.url;
+    },
+    orchestration() {
+      if (!running) throw new Error("the orchestration service is not running");
+      return running;
+    },
+    async create(context: ServiceContext) {
+      const env = options.env ?? (context as { env?: NodeJS.ProcessEnv }).env ?? process.env;
+      const config = readOrchestrationConfig(env);
+      if (env.ORCHESTRATION_HTTP_ADDR === undefined && context.config.port === 0) {
+        // An ephemeral gRPC port (tests) gets an ephemeral REST port rather than a clash on 8080.
+        config.httpHost = context.config.host;
+        config.httpPort = 0;
+      }
+      const orchestration = new Orchestration({ db: context.db, bus: context.bus, logger: context.logger, config, databaseUrl: context.config.databaseUrl, clock: options.clock });
+      const authenticate = (context as { authenticate?: Authenticate }).authenticate;
+      rest = await startRestServer({
+        host: config.httpHost,
+        port: config.httpPort,
+        router: restRoutes(orchestration, context.db, authenticate),
+        logger: context.logger.child({ component: "rest" }),
+        maxRequestBytes: config.maxRequestBytes,
+      });
+      context.logger.info({ url: rest.url }, "orchestration REST API listening");
+      try {
+        await orchestration.start();
+      } catch (err) {
+        await rest.close();
+        throw err;
+      }
+      running = orchestration;
+      const services = [SequenceService, InstanceService, CronService, WorkerService, TriggerService];
+      return {
+        services,
+        routes(router) {
+          router.service(SequenceService, sequenceHandlers(orchestration.sequences));
+          router.service(InstanceService, instanceHandlers(orchestration.instances));
+          router.service(WorkerService, workerHandlers(orchestration.workers));
+          router.service(TriggerService, triggerHandlers(orchestration.triggers));
+          router.service(CronService, cronHandlers(orchestration.cron));
+        },
+        ...(options.verificationKeys ? { verificationKeys: options.verificationKeys } : {}),
+        async close() {
+          await orchestration.close(context.config.shutdownGraceMs);
+          await rest?.close();
+          rest = undefined;
+          running = undefined;
+        },
+      };
+    },
+  };
+}
+
+export const orchestrationModule = createOrchestrationModule();

@@ -1,0 +1,166 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import net from "node:net";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { create, type DescService } from "@bufbuild/protobuf";
+import { Health, HealthCheckResponse_ServingStatus } from "@cloudforet/proto/grpc/health/v1/health_pb";
+import { ServerReflection, ServerReflectionRequestSchema, type ServerReflectionResponse } from "@cloudforet/proto/grpc/reflection/v1/reflection_pb";
+import { createTestDatabase, grpcJsClient, grpcJsUnary, testNatsUrl, type TestDatabase } from "@cloudforet/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+
+/** Each service, the gRPC services its port must list, and one it must report SERVING. */
+const platform: { name: string; services: string[] }[] = [
+  { name: "identity", services: ["AuthService", "SecretService", "UserService"].map((s) => `cloudforet.identity.v1.${s}`) },
+  { name: "inventory", services: ["CollectorService", "JobService", "JobTaskService"].map((s) => `cloudforet.inventory.v1.${s}`) },
+  { name: "cloud-service", services: ["CloudServiceService", "CloudServiceTypeService"].map((s) => `cloudforet.cloud_service.v1.${s}`) },
+  { name: "cost", services: ["CostService", "DataSourceService"].map((s) => `cloudforet.cost.v1.${s}`) },
+  { name: "monitoring", services: ["cloudforet.monitoring.v1.MetricService"] },
+  { name: "notification", services: ["ChannelService", "NotificationService"].map((s) => `cloudforet.notification.v1.${s}`) },
+  { name: "orchestration", services: ["SequenceService", "InstanceService", "CronService", "WorkerService", "TriggerService"].map((s) => `cloudforet.orchestration.v1.${s}`) },
+];
+
+interface Running {
+  name: string;
+  port: number;
+  child: ChildProcess;
+  exit: Promise<number | null>;
+  output: string[];
+}
+
+let database: TestDatabase;
+const running: Running[] = [];
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function waitUntilReady(service: Running, timeoutMs = 90_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (service.child.exitCode !== null) throw new Error(`${service.name} exited early:\n${service.output.join("")}`);
+    const ok = await fetch(`http://127.0.0.1:${service.port}/health/ready`).then((r) => r.ok, () => false);
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`${service.name} not ready after ${timeoutMs} ms:\n${service.output.join("")}`);
+}
+
+const ADMIN_PASSWORD = "e2e-Admin-Passw0rd";
+
+beforeAll(async () => {
+  database = await createTestDatabase("e2e");
+  const ports = await Promise.all(platform.map(() => freePort()));
+  const orchestrationRestPort = await freePort();
+  const identityUrl = `http://127.0.0.1:${ports[0]}`;
+  for (const [index, { name }] of platform.entries()) {
+    const port = ports[index];
+    const prefix = name.toUpperCase().replace(/-/g, "_");
+    const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "services", name, "src/main.ts")], {
+      cwd: root,
+      env: {
+        ...process.env,
+        DATABASE_URL: database.url,
+        NATS_URL: testNatsUrl(),
+        [`${prefix}_ADDR`]: `127.0.0.1:${port}`,
+        IDENTITY_URL: identityUrl,
+        ORCHESTRATION_HTTP_ADDR: `127.0.0.1:${orchestrationRestPort}`,
+        CLOUDFORET_ADMIN_PASSWORD: ADMIN_PASSWORD,
+        IDENTITY_SECRET_KEYS: `e2e:${Buffer.alloc(32, 7).toString("base64")}`,
+        LOG_LEVEL: "warn",
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const output: string[] = [];
+    child.stdout?.on("data", (chunk) => output.push(String(chunk)));
+    child.stderr?.on("data", (chunk) => output.push(String(chunk)));
+    const exit = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    running.push({ name, port, child, exit, output });
+  }
+  await Promise.all(running.map((s) => waitUntilReady(s)));
+}, 180_000);
+
+afterAll(async () => {
+  for (const s of running) if (s.child.exitCode === null) s.child.kill("SIGKILL");
+  await database?.drop();
+});
+
+function listServices(service: DescService, address: string): Promise<string[]> {
+  const client = grpcJsClient(service, address);
+  return new Promise((resolve, reject) => {
+    const call = client.serverReflectionInfo();
+    call.on("data", (res: ServerReflectionResponse) => {
+      call.end();
+      client.close();
+      const answer = res.messageResponse;
+      if (answer.case !== "listServicesResponse") return reject(new Error(`unexpected ${answer.case}`));
+      resolve(answer.value.service.map((s) => s.name));
+    });
+    call.on("error", reject);
+    call.write(create(ServerReflectionRequestSchema, { messageRequest: { case: "listServices", value: "" } }));
+  });
+}
+
+describe("the seven services as separate processes on real Postgres and NATS", () => {
+  it.each(platform)("$name serves health and reflection to @grpc/grpc-js", async ({ name, services }) => {
+    const { port } = running.find((r) => r.name === name)!;
+    const address = `127.0.0.1:${port}`;
+    const health = grpcJsClient(Health, address);
+    for (const service of ["", ...services]) {
+      const res = await grpcJsUnary<{ status: number }>(health, "check", create(Health.method.check.input, { service }));
+      expect(res.status, `${name} health of "${service}"`).toBe(HealthCheckResponse_ServingStatus.SERVING);
+    }
+    health.close();
+    const listed = await listServices(ServerReflection, address);
+    expect(listed).toEqual(expect.arrayContaining([...services, "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection"]));
+  });
+
+  it.each(platform)("$name answers a Connect JSON call over HTTP/1.1 with plain fetch", async ({ name }) => {
+    const { port } = running.find((r) => r.name === name)!;
+    const res = await fetch(`http://127.0.0.1:${port}/grpc.health.v1.Health/Check`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{}",
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ status: "SERVING" });
+    expect(res.headers.get("x-request-id")).toBeTruthy();
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    expect(metrics).toContain(`cloudforet_rpc_requests_total{method="grpc.health.v1.Health/Check",code="OK",service="${name}"}`);
+  });
+
+  it("a token from identity's Login is verified by another service, which refuses calls without one", async () => {
+    const portOf = (name: string) => running.find((r) => r.name === name)!.port;
+    const post = (service: string, path: string, body: unknown, token?: string) =>
+      fetch(`http://127.0.0.1:${portOf(service)}/${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        body: JSON.stringify(body),
+      });
+    const login = await post("identity", "cloudforet.identity.v1.AuthService/Login", { domain_id: "domain-default", user_id: "admin", password: ADMIN_PASSWORD });
+    expect(login.status).toBe(200);
+    const { token } = (await login.json()) as { token: string };
+    const listPath = "cloudforet.cloud_service.v1.CloudServiceTypeService/List";
+    const query = { query: { filter: [{ k: "key", v: "compute.Instance", o: "eq" }] } };
+    const anonymous = await post("cloud-service", listPath, query);
+    expect(anonymous.status).toBe(401);
+    expect(((await anonymous.json()) as { code: string }).code).toBe("unauthenticated");
+    const res = await post("cloud-service", listPath, query, token);
+    const body = (await res.json()) as { total_count: number; results: Record<string, unknown>[] };
+    expect(body.total_count).toBe(1);
+    expect(body.results[0]).toMatchObject({ key: "compute.Instance", is_builtin: true, provider: "" });
+  });
+
+  it("every service stops gracefully on SIGTERM with exit code 0 within 10 s", async () => {
+    const started = Date.now();
+    for (const s of running) s.child.kill("SIGTERM");
+    const codes = await Promise.all(running.map((s) => s.exit));
+    expect(codes).toEqual(running.map(() => 0));
+    expect(Date.now() - started).toBeLessThan(10_000);
+  }, 20_000);
+});
