@@ -9,16 +9,42 @@ const benchDir = path.dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
 const wanted = args.filter((a) => !a.startsWith("--"));
-const benches = readdirSync(benchDir)
-  .filter((f) => f.endsWith(".ts") && f !== "run.ts")
-  .map((f) => f.replace(/\.ts$/, ""))
-  .filter((name) => wanted.length === 0 || wanted.includes(name))
-  .sort();
+
+/** Every benchmark, in the order they run: one line each (bench/<name>.ts). */
+const registered = [
+  "rpc-overhead",
+  "cloud-service-query",
+  "resource-ingest",
+  "cost-ingest",
+  "metric-ingest",
+  "orchestration",
+  "cron-accuracy",
+  "worker-roundtrip",
+];
+
+// A bench file nobody registered would silently never run: say so.
+for (const file of readdirSync(benchDir).filter((f) => f.endsWith(".ts") && f !== "run.ts")) {
+  const name = file.replace(/\.ts$/, "");
+  if (!registered.includes(name)) process.stderr.write(`bench/${file} is not registered in bench/run.ts; it does not run\n`);
+}
+const unknown = wanted.filter((name) => !registered.includes(name));
+if (unknown.length > 0) {
+  process.stderr.write(`unknown benchmark(s): ${unknown.join(", ")}; known: ${registered.join(", ")}\n`);
+  process.exit(2);
+}
+// A Set: two people registering the same bench must not run it twice.
+const benches = [...new Set(registered)].filter((name) => wanted.length === 0 || wanted.includes(name));
 
 const summary: string[] = [];
 let failed = 0;
+const allStarted = Date.now();
 for (const name of benches) {
   const started = Date.now();
+  if (!existsSync(path.join(benchDir, `${name}.ts`))) {
+    failed++;
+    summary.push(`  ${name.padEnd(28)} MISSING: registered in bench/run.ts but bench/${name}.ts does not exist`);
+    continue;
+  }
   const result = spawnSync(process.execPath, ["--import", "tsx", path.join(benchDir, `${name}.ts`), ...(quick ? ["--quick"] : [])], {
     stdio: "inherit",
     env: process.env,
@@ -35,5 +61,5 @@ for (const name of benches) {
     summary.push(`  ${name.padEnd(28)} ran (${seconds}s) but wrote no bench/results/${name}.json`);
   }
 }
-process.stdout.write(`\nbenchmarks${quick ? " (quick)" : ""}:\n${summary.join("\n")}\n`);
+process.stdout.write(`\nbenchmarks${quick ? " (quick)" : ""}, ${Math.round((Date.now() - allStarted) / 1000)}s in all:\n${summary.join("\n")}\n`);
 process.exit(failed > 0 ? 1 : 0);

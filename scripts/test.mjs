@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// The whole test suite: backends reachable, contracts lint-clean and compatible, types check, tests pass.
+// The whole test suite: backends reachable, contracts lint-clean and compatible, types check, tests pass,
+// and no secret left in plain text in a table or a log line (the secrets sweep).
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import net from "node:net";
 import path from "node:path";
@@ -68,7 +69,19 @@ if (previous.status === 0) {
 }
 run("typecheck (tsc --noEmit)", "pnpm", ["exec", "tsc", "-p", "tsconfig.json"]);
 const report = path.join(mkdtempSync(path.join(tmpdir(), "vitest-")), "report.json");
-const passed = run("tests (vitest)", "pnpm", ["exec", "vitest", "run", "--reporter=default", "--reporter=json", `--outputFile.json=${report}`, ...process.argv.slice(2)], { allowFailure: true });
+// The secrets sweep's capture: every service logger of the suite tees its info lines here, every test
+// database and schema is scanned here just before its drop, and every secretCanary() is counted.
+const capture = mkdtempSync(path.join(tmpdir(), "cloudforet-capture-"));
+process.env.CLOUDFORET_LOG_CAPTURE = capture;
+const vitestArgs = process.argv.slice(2);
+const passed = run("tests (vitest)", "pnpm", ["exec", "vitest", "run", "--reporter=default", "--reporter=json", `--outputFile.json=${report}`, ...vitestArgs], { allowFailure: true });
+// After the whole suite: no secret plaintext in any table or captured log line (scripts/secrets-sweep.ts).
+const swept = run(
+  `secrets sweep (${capture})`,
+  "node",
+  ["--import", "tsx", "scripts/secrets-sweep.ts", capture, ...(vitestArgs.length > 0 ? ["--partial"] : [])],
+  { allowFailure: true },
+);
 // One plain closing line for CI: "N passed, N failed".
 try {
   const { numPassedTests, numFailedTests, numPendingTests } = JSON.parse(readFileSync(report, "utf8"));
@@ -76,4 +89,5 @@ try {
 } catch {
   console.log("\nvitest: no report was written");
 }
-process.exit(passed ? 0 : 1);
+if (swept) rmSync(capture, { recursive: true, force: true });
+process.exit(passed && swept ? 0 : 1);

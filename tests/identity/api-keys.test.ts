@@ -8,6 +8,7 @@ import { ApiKey_State, ApiKeyService } from "@cloudforet/proto/cloudforet/identi
 import { AuthService } from "@cloudforet/proto/cloudforet/identity/v1/auth_pb";
 import { RoleBinding_Role, UserService } from "@cloudforet/proto/cloudforet/identity/v1/user_pb";
 import { WorkspaceService } from "@cloudforet/proto/cloudforet/identity/v1/workspace_pb";
+import { secretCanary } from "@cloudforet/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loginAs } from "../support/identity";
 import { collectIdentityEvents, failure, postJson, startIdentity, str, type IdentityHarness } from "./harness";
@@ -15,7 +16,7 @@ import { collectIdentityEvents, failure, postJson, startIdentity, str, type Iden
 let identity: IdentityHarness;
 let events: PlatformEvent[];
 let pluginToken: string;
-const PASSWORD = "Plugin-Passw0rd";
+const PASSWORD = secretCanary("plugin_password"); // the secrets sweep looks for it everywhere
 
 const login = (password: string, userId = "plugin-sa") => identity.client(AuthService).login({ domainId: "domain-default", userId, password });
 

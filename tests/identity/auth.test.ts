@@ -8,13 +8,15 @@ import { AuthService } from "@cloudforet/proto/cloudforet/identity/v1/auth_pb";
 import { RoleBinding_Role, User_State, UserService } from "@cloudforet/proto/cloudforet/identity/v1/user_pb";
 import { WorkspaceService } from "@cloudforet/proto/cloudforet/identity/v1/workspace_pb";
 import { RevocationList, TOKEN_AUDIENCE, TOKEN_ISSUER, createTokenVerifier, remoteKeys } from "@cloudforet/runtime";
+import { secretCanary } from "@cloudforet/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loginAs } from "../support/identity";
 import { ADMIN_PASSWORD, collectIdentityEvents, failure, startIdentity, type IdentityHarness } from "./harness";
 
 let identity: IdentityHarness;
 let events: PlatformEvent[];
-const PASSWORD = "Str0ng-Passw0rd";
+const PASSWORD = secretCanary("user_password"); // the secrets sweep looks for it everywhere
+const CHANGED_PASSWORD = secretCanary("changed_password");
 
 const payloadOf = (token: string) => JSON.parse(Buffer.from(token.split(".")[1], "base64url").toString()) as Record<string, unknown>;
 
@@ -223,14 +225,14 @@ describe("revocation", () => {
   it("a password change ends earlier tokens at once, the new password works at once, and password_changed is published", async () => {
     const token = await createUser("hank");
     const users = identity.client(UserService, token);
-    const changed = await users.setPassword({ userId: "hank", password: "An0ther-Passw0rd", currentPassword: PASSWORD });
+    const changed = await users.setPassword({ userId: "hank", password: CHANGED_PASSWORD, currentPassword: PASSWORD });
     expect(changed).toMatchObject({ userId: "hank" });
     expect(changed).not.toHaveProperty("password");
     expect(await failure(users.get({ userId: "hank" }))).toMatchObject({ code: "ERROR_AUTHENTICATE_FAILURE" });
     expect(await failure(identity.client(AuthService).login({ domainId: "domain-default", userId: "hank", password: PASSWORD }))).toMatchObject({
       code: "ERROR_AUTHENTICATE_FAILURE",
     });
-    const fresh = await loginAs(identity.url, "domain-default", "hank", "An0ther-Passw0rd");
+    const fresh = await loginAs(identity.url, "domain-default", "hank", CHANGED_PASSWORD);
     await identity.client(UserService, fresh).get({ userId: "hank" });
     await expect.poll(() => eventFor("cloudforet.identity.user.password_changed", "hank")).toBeDefined();
     const event = eventFor("cloudforet.identity.user.password_changed", "hank")!;

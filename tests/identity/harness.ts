@@ -6,12 +6,13 @@ import { decodeError, type DecodedError } from "@cloudforet/errors";
 import { acquireSharedInProcessBus, type PlatformEvent } from "@cloudforet/events";
 import { identityModule } from "@cloudforet/identity";
 import { createLogger, startService, type RunningService } from "@cloudforet/runtime";
-import { createTestDatabase, type TestDatabase } from "@cloudforet/testing";
+import { createTestDatabase, secretCanary, type TestDatabase } from "@cloudforet/testing";
 import postgres from "postgres";
 import { expect } from "vitest";
 import { bearer, loginAs } from "../support/identity";
 
-export const ADMIN_PASSWORD = "Admin-Passw0rd!";
+/** A canary (packages/testing), so the secrets sweep would find it in any table or log line. */
+export const ADMIN_PASSWORD = secretCanary("admin_password");
 
 /** A fresh `kid:base64key` entry for IDENTITY_SECRET_KEYS. */
 export const secretKeyEntry = (kid: string) => `${kid}:${randomBytes(32).toString("base64")}`;

@@ -26,7 +26,7 @@ async function freePort(): Promise<number> {
 export async function spawnIdentity(env: Record<string, string>, timeoutMs = 60_000): Promise<IdentityProcess> {
   const port = await freePort();
   const inherited = Object.fromEntries(
-    Object.entries(process.env).filter(([name]) => !/^(DATABASE_URL|NATS_URL|IDENTITY_|CLOUDFORET_|LOG_LEVEL)/.test(name)),
+    Object.entries(process.env).filter(([name]) => name === "CLOUDFORET_LOG_CAPTURE" || !/^(DATABASE_URL|NATS_URL|IDENTITY_|CLOUDFORET_|LOG_LEVEL)/.test(name)),
   );
   const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", path.join(root, "services/identity/src/main.ts")], {
     cwd: root,
@@ -61,7 +61,7 @@ export async function spawnIdentity(env: Record<string, string>, timeoutMs = 60_
 /** Runs identity expecting it to refuse to start; resolves with its exit code and output. */
 export async function failedStart(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
   const inherited = Object.fromEntries(
-    Object.entries(process.env).filter(([name]) => !/^(DATABASE_URL|NATS_URL|IDENTITY_|CLOUDFORET_|LOG_LEVEL)/.test(name)),
+    Object.entries(process.env).filter(([name]) => name === "CLOUDFORET_LOG_CAPTURE" || !/^(DATABASE_URL|NATS_URL|IDENTITY_|CLOUDFORET_|LOG_LEVEL)/.test(name)),
   );
   const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "services/identity/src/main.ts")], {
     cwd: root,

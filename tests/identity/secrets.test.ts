@@ -6,13 +6,16 @@ import { SecretService } from "@cloudforet/proto/cloudforet/identity/v1/secret_p
 import { ServiceAccountService } from "@cloudforet/proto/cloudforet/identity/v1/service_account_pb";
 import { RoleBinding_Role, UserService } from "@cloudforet/proto/cloudforet/identity/v1/user_pb";
 import { WorkspaceService } from "@cloudforet/proto/cloudforet/identity/v1/workspace_pb";
+import { secretCanary } from "@cloudforet/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loginAs } from "../support/identity";
 import { failure, postJson, secretKeyEntry, startIdentity, str, type IdentityHarness } from "./harness";
 
 let identity: IdentityHarness;
 let memberToken: string;
-const PLAINTEXT = "Pr1sm-Secret-Value-9f3a7c";
+// Canary values (packages/testing): the suite's secrets sweep looks for them in every table and log line.
+const PLAINTEXT = secretCanary("nutanix_password");
+const MEMBER_PASSWORD = secretCanary("member_password");
 
 const secrets = (token = identity.adminToken) => identity.client(SecretService, token);
 
@@ -32,10 +35,10 @@ beforeAll(async () => {
   await workspaces.create({ workspaceId: "ws-dev", name: "Development" });
   await identity.client(UserService, identity.adminToken).create({
     userId: "collector",
-    password: "Collector-Passw0rd",
+    password: MEMBER_PASSWORD,
     roleBindings: [{ role: RoleBinding_Role.WORKSPACE_MEMBER, workspaceId: "ws-prod" }],
   });
-  memberToken = await loginAs(identity.url, "domain-default", "collector", "Collector-Passw0rd");
+  memberToken = await loginAs(identity.url, "domain-default", "collector", MEMBER_PASSWORD);
 });
 
 afterAll(async () => {

@@ -7,6 +7,7 @@ import { WorkspaceService } from "@cloudforet/proto/cloudforet/identity/v1/works
 import { Channel_ChannelType, ChannelService } from "@cloudforet/proto/cloudforet/notification/v1/channel_pb";
 import { Delivery_Status } from "@cloudforet/proto/cloudforet/notification/v1/delivery_pb";
 import { notificationModule } from "@cloudforet/notification";
+import { secretCanary } from "@cloudforet/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestPlatform, type TestPlatform } from "../support/platform";
 import { notificationTestEnv } from "./support/env";
@@ -17,7 +18,8 @@ let channels: Client<typeof ChannelService>;
 let secrets: Client<typeof SecretService>;
 let hooks: HttpReceiver;
 let smtp: SmtpReceiver;
-const SMTP_LOGIN = { username: "relay-user", password: "Relay-Passw0rd-not-in-clear" };
+// Canaries (packages/testing): the suite's secrets sweep looks for them in every table and log line.
+const SMTP_LOGIN = { username: "relay-user", password: secretCanary("smtp_password") };
 /** A port nothing listens on. */
 async function closedPort(): Promise<number> {
   const server = createServer();
@@ -73,7 +75,7 @@ describe("ChannelService.Create", () => {
     expect(await failure(channels.create({ name: "n", channelType: webhook, options: { url: "ftp://x/y" } }))).toMatchObject({ metadata: { parameter: "options.url", value: "ftp://x/y" } });
     expect(await failure(channels.create({ name: "n", channelType: webhook, options: { url: "http://user:pw@x/" } }))).toMatchObject({ metadata: { parameter: "options.url" } });
     expect(await failure(channels.create({ name: "n", channelType: webhook, options: { url: "http://x", method: "GET" } }))).toMatchObject({ metadata: { parameter: "options.method" } });
-    expect(await failure(channels.create({ name: "n", channelType: webhook, options: { url: "http://x", password: "hunter2" } }))).toMatchObject({ metadata: { parameter: "options.password" } });
+    expect(await failure(channels.create({ name: "n", channelType: webhook, options: { url: "http://x", password: secretCanary("misplaced_password") } }))).toMatchObject({ metadata: { parameter: "options.password" } });
     expect(await failure(channels.create({ name: "n", channelType: webhook, options: { url: "http://x", headers: { "X-A": 1 } } }))).toMatchObject({ metadata: { parameter: "options.headers.X-A" } });
     const email = Channel_ChannelType.EMAIL;
     expect(await failure(channels.create({ name: "n", channelType: email, options: { from: "a@b.c" } }))).toMatchObject({ metadata: { parameter: "options.host" } });
@@ -185,7 +187,7 @@ describe("ChannelService.Test", () => {
   });
 
   it("reports a refused SMTP login as FAILED with the server's reply", async () => {
-    const secret = await secrets.create({ name: "smtp-wrong", data: { username: SMTP_LOGIN.username, password: "wrong-password" }, workspaceId: "ws-1" });
+    const secret = await secrets.create({ name: "smtp-wrong", data: { username: SMTP_LOGIN.username, password: secretCanary("wrong_smtp_password") }, workspaceId: "ws-1" });
     const mail = await channels.create({ name: "bad-login", channelType: Channel_ChannelType.EMAIL, options: { host: smtp.host, port: smtp.port, from: "a@company.com", to: ["b@company.com"] }, secretId: secret.secretId });
     const result = await channels.test({ channelId: mail.channelId });
     expect(result.status).toBe(Delivery_Status.FAILED);

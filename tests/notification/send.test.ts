@@ -6,6 +6,7 @@ import { Channel_ChannelType, ChannelService } from "@cloudforet/proto/cloudfore
 import { Delivery_Status } from "@cloudforet/proto/cloudforet/notification/v1/delivery_pb";
 import { Notification_NotificationType, Notification_Severity, NotificationService } from "@cloudforet/proto/cloudforet/notification/v1/notification_pb";
 import { notificationModule } from "@cloudforet/notification";
+import { secretCanary } from "@cloudforet/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestPlatform, type TestPlatform } from "../support/platform";
 import { notificationTestEnv } from "./support/env";
@@ -20,7 +21,9 @@ let smtp: SmtpReceiver;
 const ids: Record<string, string> = {};
 
 const SLACK_PATH = "/services/T0001/B0001/abcdefghijklmnop";
-const SMTP_LOGIN = { username: "mailer@company.com", password: "smtp-Passw0rd" };
+// Canaries (packages/testing): the suite's secrets sweep looks for them in every table and log line.
+const SMTP_LOGIN = { username: "mailer@company.com", password: secretCanary("smtp_password") };
+const HOOK_TOKEN = secretCanary("hook_token");
 
 /** Seed 000 §6 "Send Notification", the request exactly as written. */
 const seedSendRequest = {
@@ -69,7 +72,7 @@ beforeAll(async () => {
   await platform.client(WorkspaceService).create({ workspaceId: "ws-ops", name: "Operations" });
   const secrets = platform.client(SecretService);
   const smtpSecret = await secrets.create({ name: "smtp-login", data: SMTP_LOGIN, workspaceId: "ws-ops" });
-  const hookSecret = await secrets.create({ name: "hook-auth", data: { headers: { Authorization: "Bearer hook-token-123" } }, workspaceId: "ws-ops" });
+  const hookSecret = await secrets.create({ name: "hook-auth", data: { headers: { Authorization: `Bearer ${HOOK_TOKEN}` } }, workspaceId: "ws-ops" });
   ids.slack = (await channels.create({
     name: "ops-slack",
     channelType: Channel_ChannelType.SLACK,
@@ -182,7 +185,7 @@ describe("NotificationService.Send — seed 000 §6", () => {
     const [request] = hooks.to("/hooks/cloudforet");
     expect(request.method).toBe("POST");
     expect(request.headers).toMatchObject({
-      authorization: "Bearer hook-token-123",
+      authorization: `Bearer ${HOOK_TOKEN}`,
       "x-team": "ops",
       "idempotency-key": `${sent.notificationId}/${ids.webhook}`,
       "x-cloudforet-notification-id": sent.notificationId,

@@ -16,6 +16,7 @@ import { JobTask_Status, JobTaskService, type JobTask } from "@cloudforet/proto/
 import { MetricService } from "@cloudforet/proto/cloudforet/monitoring/v1/metric_pb";
 import { Notification_Severity, NotificationService } from "@cloudforet/proto/cloudforet/notification/v1/notification_pb";
 import { servePlugin, type ServedPlugin } from "@cloudforet/plugin-sdk";
+import { secretCanary } from "@cloudforet/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger, nutanixPlugin, runPushCollection, type PushConfig } from "../../plugins/collector-nutanix/src/index";
 import type { TestPlatform } from "../support/platform";
@@ -40,11 +41,13 @@ let tasks: Client<typeof JobTaskService>;
 let resources: Client<typeof CloudServiceService>;
 let apiKey: string;
 let expectedTotal: number;
+/** A canary (packages/testing): the secrets sweep looks for it in every table and log line. Every Prism takes it: the accounts share one secret. */
+const PRISM_PASSWORD = secretCanary("prism_password");
 
 beforeAll(async () => {
-  sim = await startPrismSimulator({ seed: 2024, clusters: 2, vms: 40, subnets: 3 });
+  sim = await startPrismSimulator({ seed: 2024, clusters: 2, vms: 40, subnets: 3, password: PRISM_PASSWORD });
   faultySim = await startPrismSimulator({ seed: 1 });
-  pushSim = await startPrismSimulator({ seed: 99, clusters: 3, vms: 60, subnets: 4 });
+  pushSim = await startPrismSimulator({ seed: 99, clusters: 3, vms: 60, subnets: 4, password: PRISM_PASSWORD });
   pushTotal = pushSim.subnets.length + pushSim.vms.length + pushSim.diskCount;
   faultySim.fault = "unavailable";
   expectedTotal = sim.subnets.length + sim.vms.length + sim.diskCount;
@@ -60,7 +63,7 @@ beforeAll(async () => {
     workspaceId: WS,
     data: { nutanix_host: "prism.nutanix.local", nutanix_username: sim.username, nutanix_password: sim.password, nutanix_port: 9440, verify_ssl: true },
   });
-  const wrong = await platform.client(SecretService).create({ name: "nutanix-wrong-creds", workspaceId: WS, data: { nutanix_host: "prism.nutanix.local", nutanix_username: sim.username, nutanix_password: "nope" } });
+  const wrong = await platform.client(SecretService).create({ name: "nutanix-wrong-creds", workspaceId: WS, data: { nutanix_host: "prism.nutanix.local", nutanix_username: sim.username, nutanix_password: secretCanary("wrong_prism_password") } });
   for (const [serviceAccountId, secretId] of [["sa-pull", secret.secretId], ["sa-push", secret.secretId], ["sa-fault", secret.secretId], ["sa-push-fault", secret.secretId], ["sa-nameless", secret.secretId], ["sa-nameless-pull", secret.secretId], ["sa-wrong", wrong.secretId]]) {
     await platform.client(ServiceAccountService).create({ serviceAccountId, name: serviceAccountId, provider: "nutanix", workspaceId: WS, secretId });
   }
@@ -214,7 +217,7 @@ describe("push mode: the seed's walkthrough against the platform", () => {
   }, 60_000);
 
   it("entities cloud-service refuses are counted as errors, and the notification warns", async () => {
-    const nameless = await startPrismSimulator({ seed: 31, vms: 12, subnets: 2, nameless: [2, 5] });
+    const nameless = await startPrismSimulator({ seed: 31, vms: 12, subnets: 2, nameless: [2, 5], password: PRISM_PASSWORD });
     try {
       await collectors.create({ collectorId: "collector-nutanix-nameless", name: "nameless", provider: "nutanix", workspaceId: WS, pluginInfo: {} });
       const total = nameless.subnets.length + nameless.vms.length + nameless.diskCount;

@@ -258,12 +258,13 @@ describe("external workers", () => {
         error_message: null,
         error_retryable: null,
         created_at: expect.any(String),
+        claim_epoch: 1,
       },
     ]);
     expect((await orch.rest("POST", "/workers/tasks/poll", { handler_name: "email_send", worker_id: "other" })).body).toEqual([]);
     const task = poll.body[0].id;
     expect((await orch.rest("POST", `/workers/tasks/${task}/heartbeat`, { worker_id: "node-worker-42" })).status).toBe(200);
-    expect((await orch.rest("POST", `/workers/tasks/${task}/complete`, { worker_id: "intruder", output: {} })).status).toBe(400);
+    expect((await orch.rest("POST", `/workers/tasks/${task}/complete`, { worker_id: "intruder", output: {} })).status).toBe(409);
     expect((await orch.rest("POST", `/workers/tasks/${task}/complete`, { worker_id: "node-worker-42", output: { email_id: "msg-abc123", delivered: true } })).status).toBe(200);
     await waitForState(orch, body.id, ["completed"]);
     expect(await outputsOf(orch, body.id)).toEqual({ send_welcome: { email_id: "msg-abc123", delivered: true }, after: { message: "msg-abc123" } });

@@ -58,9 +58,7 @@ export async function postClientStream(baseUrl: string, procedure: string, messa
   const frames = messages.map((m) => envelope(0, encoder.encode(typeof m === "string" ? m : JSON.stringify(m))));
   const response = await fetch(`${baseUrl}/${procedure}`, {
     method: "POST",
-    // One connection per stream: when the server answers an error before reading the whole body,
-    // reusing that HTTP/1.1 connection stalls the next request on it (a runtime issue, reported).
-    headers: { ...headersFor("application/connect+json", token), connection: "close" },
+    headers: headersFor("application/connect+json", token),
     body: Buffer.concat(frames),
     signal: AbortSignal.timeout(timeoutMs),
   });

@@ -14,10 +14,13 @@ import { JobTaskService } from "@cloudforet/proto/cloudforet/inventory/v1/job_ta
 import { MetricService } from "@cloudforet/proto/cloudforet/monitoring/v1/metric_pb";
 import { Channel_ChannelType, ChannelService } from "@cloudforet/proto/cloudforet/notification/v1/channel_pb";
 import { NotificationService } from "@cloudforet/proto/cloudforet/notification/v1/notification_pb";
+import { secretCanary } from "@cloudforet/testing";
 import type { Identity, TestPlatform } from "../support/platform";
 
-/** The secret value the fixtures store; no table may hold it in plain text. */
-export const FIXTURE_SECRET = "fixture-plaintext-S3cr3t-9f2c";
+/** The secret value the fixtures store; no table may hold it in plain text (a canary: the secrets sweep looks for it). */
+export const FIXTURE_SECRET = secretCanary("fixture_secret");
+/** The fixture user's password, a canary too. */
+export const FIXTURE_USER_PASSWORD = secretCanary("fixture_user_password");
 
 /** The ids of one object of each kind, by the request field that names it ("workspace_id" → "ws-rel"). */
 export type ObjectIds = Record<string, string>;
@@ -31,7 +34,7 @@ export async function createObjects(platform: TestPlatform, as: Identity, prefix
   const client = <S extends Parameters<TestPlatform["client"]>[0]>(service: S) => platform.client(service, as);
   ids.workspace_id = (await client(WorkspaceService).create({ workspaceId: `ws-${prefix}`, name: "Reliability" })).workspaceId;
   ids.project_id = (await client(ProjectService).create({ projectId: `project-${prefix}`, name: "Reliability", workspaceId: ids.workspace_id })).projectId;
-  ids.user_id = (await client(UserService).create({ userId: `user-${prefix}`, password: "User-Passw0rd!", roleBindings: [{ role: RoleBinding_Role.WORKSPACE_OWNER, workspaceId: ids.workspace_id }] })).userId;
+  ids.user_id = (await client(UserService).create({ userId: `user-${prefix}`, password: FIXTURE_USER_PASSWORD, roleBindings: [{ role: RoleBinding_Role.WORKSPACE_OWNER, workspaceId: ids.workspace_id }] })).userId;
   ids.secret_id = (await client(SecretService).create({ name: `secret-${prefix}`, workspaceId: ids.workspace_id, data: { password: FIXTURE_SECRET } })).secretId;
   ids.service_account_id = (
     await client(ServiceAccountService).create({ serviceAccountId: `sa-${prefix}`, name: "Cluster", provider: "nutanix", workspaceId: ids.workspace_id, secretId: ids.secret_id, projectId: ids.project_id })

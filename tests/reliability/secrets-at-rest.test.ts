@@ -3,16 +3,18 @@ import { costModule } from "@cloudforet/cost";
 import { inventoryModule } from "@cloudforet/inventory";
 import { monitoringModule } from "@cloudforet/monitoring";
 import { notificationModule } from "@cloudforet/notification";
+import { secretCanary } from "@cloudforet/testing";
 import postgres from "postgres";
 import { afterAll, describe, expect, it } from "vitest";
 import { ADMIN_PASSWORD, startTestPlatform } from "../support/platform";
 import { postUnary } from "./connect-raw";
-import { createObjects, FIXTURE_SECRET } from "./fixtures";
+import { createObjects, FIXTURE_SECRET, FIXTURE_USER_PASSWORD } from "./fixtures";
 
 /**
  * Issue 9 §2 "Secrets": after secrets, passwords and API keys went through every path that
  * carries them (create, upsert, read back, a channel's credentials, a job task's secret), no
- * table of any service's schema holds one of them in plain text.
+ * table of any service's schema holds one of them in plain text. The values are canaries
+ * (packages/testing), so the suite's secrets sweep also looks for them in every log line.
  */
 
 const platform = await startTestPlatform({ modules: [inventoryModule, cloudServiceModule, costModule, monitoringModule, notificationModule] });
@@ -46,13 +48,13 @@ async function tablesHolding(needle: string): Promise<string[]> {
 describe("secrets at rest", () => {
   it("no table holds a secret value, a password or an API key in plain text", async () => {
     const ids = await createObjects(platform, platform.admin, "secrets");
-    const upserted = "upserted-plaintext-Zq7w-4411";
+    const upserted = secretCanary("upserted");
     await rpc("cloudforet.identity.v1.SecretService/Set", { name: "upserted", workspace_id: ids.workspace_id, data: { token: upserted, nested: { key: upserted } } });
     const read = await rpc("cloudforet.identity.v1.SecretService/GetData", { secret_id: ids.secret_id });
     expect(JSON.stringify(read)).toContain(FIXTURE_SECRET);
     const apiKey = (await rpc("cloudforet.identity.v1.ApiKeyService/Create", { user_id: ids.user_id, name: "plaintext-check" })).api_key;
     expect(apiKey.length).toBeGreaterThan(16);
-    const channelCredential = "channel-plaintext-Hk2p-9083";
+    const channelCredential = secretCanary("channel_credential");
     const channelSecret = (await rpc("cloudforet.identity.v1.SecretService/Create", { name: "hook-auth", workspace_id: ids.workspace_id, data: { headers: { Authorization: `Bearer ${channelCredential}` } } })).secret_id;
     const channel = await postUnary(
       platform.url("notification"),
@@ -64,7 +66,7 @@ describe("secrets at rest", () => {
     await postUnary(platform.url("notification"), "cloudforet.notification.v1.NotificationService/Send", { title: "t", message: "m", channels: [(channel.body as { channel_id: string }).channel_id] }, platform.admin.token);
     await postUnary(platform.url("inventory"), "cloudforet.inventory.v1.JobTaskService/Create", { job_id: ids.job_id, service_account_id: ids.service_account_id, secret_id: ids.secret_id }, platform.admin.token);
 
-    const plaintexts = { "secret value": FIXTURE_SECRET, "upserted secret": upserted, "channel credential": channelCredential, "API key": apiKey, "admin password": ADMIN_PASSWORD, "user password": "User-Passw0rd!" };
+    const plaintexts = { "secret value": FIXTURE_SECRET, "upserted secret": upserted, "channel credential": channelCredential, "API key": apiKey, "admin password": ADMIN_PASSWORD, "user password": FIXTURE_USER_PASSWORD };
     const found: string[] = [];
     for (const [what, value] of Object.entries(plaintexts)) {
       for (const table of await tablesHolding(value)) found.push(`${what} in ${table}`);

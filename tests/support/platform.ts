@@ -7,7 +7,7 @@ import { DomainService } from "@cloudforet/proto/cloudforet/identity/v1/domain_p
 import { RoleBinding_Role, UserService } from "@cloudforet/proto/cloudforet/identity/v1/user_pb";
 import { WorkspaceService } from "@cloudforet/proto/cloudforet/identity/v1/workspace_pb";
 import { startService, type RunningService, type ServiceModule } from "@cloudforet/runtime";
-import { createTestDatabase, type TestDatabase } from "@cloudforet/testing";
+import { createTestDatabase, secretCanary, type TestDatabase } from "@cloudforet/testing";
 
 /** Someone to call the platform as: a domain and the token that proves it. */
 export interface Identity {
@@ -43,7 +43,8 @@ export interface TestPlatform {
   close(): Promise<void>;
 }
 
-export const ADMIN_PASSWORD = "Admin-Passw0rd!";
+/** A canary (packages/testing), so the secrets sweep would find it in any table or log line. */
+export const ADMIN_PASSWORD = secretCanary("admin_password");
 
 /** Sends the identity's token as `Authorization: Bearer …` on every call. */
 export function bearer(token: string): Interceptor {

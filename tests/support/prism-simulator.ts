@@ -20,6 +20,8 @@ export interface PrismSimulatorOptions {
   nameless?: number[];
   /** Serve https with this key and certificate (PEM) instead of plain http. */
   tls?: { key: string; cert: string };
+  /** The port to listen on (127.0.0.1); default a free one. */
+  port?: number;
 }
 
 export interface PrismSimulator {
@@ -112,7 +114,7 @@ export async function startPrismSimulator(options: PrismSimulatorOptions = {}): 
     return send(res, 404, v3Error(404, `No such endpoint ${url.pathname}`));
   };
   const server = options.tls ? createHttpsServer(options.tls, handler) : createHttpServer(handler);
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, "127.0.0.1", resolve));
   sim.url = `${options.tls ? "https" : "http"}://127.0.0.1:${(server.address() as AddressInfo).port}`;
   sim.close = () => new Promise<void>((resolve) => {
     server.closeAllConnections();

@@ -100,6 +100,30 @@ describe("transactional outbox on PostgreSQL", () => {
     await bus.close();
   });
 
+  it("retries within a second of a kick while backing off, instead of at the end of the backoff", async () => {
+    const bus = new RecordingBus();
+    bus.failNext = 1;
+    const relay = new OutboxRelay({
+      db: service.database.db,
+      outbox: service.tables.outbox,
+      bus,
+      logger: testLogger,
+      pollIntervalMs: 60_000,
+      retryBackoff: { initialMs: 30_000, maxMs: 30_000 },
+    });
+    relays.push(relay);
+    await service.database.db.transaction((tx) => enqueueEvent(tx, service.tables.outbox, { subject: subject("first"), data: {} }));
+    relay.start();
+    await waitFor(() => bus.failNext === 0, 2_000, "the failed pass");
+    // The outage is over: a new write commits and kicks the relay, which is 30 s into its backoff.
+    const kickedAt = Date.now();
+    await service.database.db.transaction((tx) => enqueueEvent(tx, service.tables.outbox, { subject: subject("second"), data: {} }));
+    relay.kick();
+    relay.kick(); // repeated kicks do not retry any sooner, nor later
+    await waitFor(() => bus.published.length === 2, 5_000, "both events after the kick");
+    expect(Date.now() - kickedAt).toBeLessThan(5_000);
+  });
+
   it("publishes in write order across batches and marks rows published", async () => {
     const bus = new RecordingBus();
     const { db } = service.database;

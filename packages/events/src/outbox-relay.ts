@@ -55,6 +55,8 @@ export class OutboxRelay {
   private running = false;
   private loopDone: Promise<void> = Promise.resolve();
   private wake: (() => void) | undefined;
+  /** Brings the current sleep's end forward to at most `withinMs` from now. */
+  private hasten: ((withinMs: number) => void) | undefined;
   private kicked = false;
   private consecutiveFailures = 0;
   private lastCleanupAt = 0;
@@ -84,8 +86,10 @@ export class OutboxRelay {
   /** Asks for a pass now (call it after committing a transaction that enqueued events). */
   kick(): void {
     this.kicked = true;
-    // While backing off after a failure, a kick does not cut the wait short: the bus is still down.
     if (this.consecutiveFailures === 0) this.wake?.();
+    // Backing off after a failure: a kick means a write just committed, so the database may be back
+    // (the bus may still be down). Try again within a second, not at the end of a long backoff.
+    else this.hasten?.(KICKED_RETRY_MS);
   }
 
   /**
@@ -230,14 +234,19 @@ export class OutboxRelay {
 
   private sleepUntilWoken(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
+      const done = () => {
         clearTimeout(timer);
+        this.wake = this.hasten = undefined;
         resolve();
-      }
-      this.wake = () => {
-        this.wake = undefined;
-        done();
+      };
+      let wakeAt = Date.now() + ms;
+      let timer = setTimeout(done, ms);
+      this.wake = done;
+      this.hasten = (withinMs) => {
+        if (wakeAt - Date.now() <= withinMs) return;
+        clearTimeout(timer);
+        wakeAt = Date.now() + withinMs;
+        timer = setTimeout(done, withinMs);
       };
     });
   }
@@ -253,6 +262,9 @@ export class OutboxRelay {
     return run;
   }
 }
+
+/** How soon a kick during a backoff retries (at most one early retry per this interval). */
+const KICKED_RETRY_MS = 1_000;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 

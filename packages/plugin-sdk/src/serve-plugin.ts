@@ -4,9 +4,9 @@ import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { Collector } from "@cloudforet/proto/cloudforet/inventory/plugin/v1/collector_pb";
 import { Health } from "@cloudforet/proto/grpc/health/v1/health_pb";
 import { collectorService } from "./collector-service";
+import { DescriptorIndex, registerReflection } from "@cloudforet/reflection";
 import { PluginHealth } from "./health-service";
 import type { CollectorPlugin } from "./plugin";
-import { registerPluginReflection } from "./reflection-service";
 
 export interface ServePluginOptions {
   /** Default "0.0.0.0". */
@@ -37,7 +37,7 @@ export async function servePlugin(plugin: CollectorPlugin, options: ServePluginO
     routes(router) {
       router.service(Collector, collectorService(plugin, options.onError ?? (() => {})));
       router.service(Health, health.service());
-      registerPluginReflection(router, services);
+      registerReflection(router, new DescriptorIndex(services));
     },
   });
   const server = http2.createServer(handler);

@@ -1,13 +1,15 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { ErrorInfoSchema } from "@cloudforet/proto/google/rpc/error_details_pb";
-import { PlatformError, errorCodeForGrpc, toConnectError } from "@cloudforet/errors";
+import { isConnectionError } from "@cloudforet/db";
+import { PlatformError, errorCodeForGrpc, serviceUnavailable, toConnectError } from "@cloudforet/errors";
 import type { Logger } from "pino";
 import { requestIdKey, requestLoggerKey } from "./request-context";
 
 /**
  * Maps whatever a handler throws onto the taxonomy (SPEC §3), once, for every service:
  * a PlatformError becomes its status with ErrorInfo; a ConnectError gets an ErrorInfo if it has
- * none; anything else is a bug — logged with its stack and answered INTERNAL without internals.
+ * none; a lost database connection is UNAVAILABLE; anything else is a bug — logged with its stack
+ * and answered INTERNAL without internals.
  */
 export function errorMappingInterceptor(domain: string, logger: Logger): Interceptor {
   return (next) => async (req) => {
@@ -39,6 +41,11 @@ export function toTaxonomyError(err: unknown, domain: string, requestId: string,
     const reason = errorCodeForGrpc(err.code);
     const info = { desc: ErrorInfoSchema, value: { reason, domain, metadata: { request_id: requestId } } };
     return new ConnectError(err.rawMessage, err.code, err.metadata, [info], err.cause);
+  }
+  // A lost or refused database connection is an outage, not a bug: UNAVAILABLE, which clients retry.
+  if (isConnectionError(err)) {
+    log.warn({ err: err instanceof Error ? err.message : String(err) }, "database unavailable");
+    return toConnectError(serviceUnavailable("The database is unavailable; retry later"), domain, requestId);
   }
   log.error({ err }, "unexpected error in handler");
   return new ConnectError(`internal error (request id ${requestId})`, Code.Internal, undefined, [

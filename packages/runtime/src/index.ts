@@ -3,7 +3,7 @@ export { readServiceConfig, logLevelOrDefault, envPrefix, ConfigError, type Serv
 export { createLogger } from "./logger";
 export { createRpcMetrics, type RpcMetrics } from "./metrics";
 export { HealthRegistry, ServingStatus, LIVENESS_SERVICE } from "./health";
-export { DescriptorIndex, registerReflection } from "./reflection";
+export { DescriptorIndex, registerReflection } from "@cloudforet/reflection";
 export { requestIdKey, requestLoggerKey, requestIdOf, loggerOf } from "./request-context";
 export { toTaxonomyError } from "./error-mapping";
 export {
@@ -41,3 +41,4 @@ export {
 } from "./auth";
 export { canAccessWorkspace, requireWorkspaceAccess, requireDomainAccess, readableWorkspaces, type Access } from "./access";
 export { nulGuardInterceptor, findNul } from "./nul-guard";
+export { Keyring, UnknownKeyError, parseKeyList, loadOrCreateKeyFile, type AesKey, type Sealed } from "./keyring";

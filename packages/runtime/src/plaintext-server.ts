@@ -35,6 +35,14 @@ export async function listenPlaintext(host: string, port: number, listener: Requ
       h1Requests.set(socket, (h1Requests.get(socket) ?? 1) - 1);
       endIfIdle(socket);
     });
+    // A call answered before its body was read (an early error on a client stream) leaves the rest
+    // of the body unread, and the client may still be sending it: the connection cannot carry
+    // another request, so the answer says "Connection: close" and Node closes it after the answer.
+    const writeHead = res.writeHead;
+    res.writeHead = function (this: http.ServerResponse, ...args: Parameters<typeof writeHead>) {
+      if (!req.complete) res.shouldKeepAlive = false;
+      return writeHead.apply(this, args);
+    } as typeof writeHead;
     listener(req, res);
   });
   h1.keepAliveTimeout = 65_000;

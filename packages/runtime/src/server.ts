@@ -22,7 +22,7 @@ import {
 import { createRpcMetrics, type RpcMetrics } from "./metrics";
 import { observabilityInterceptor } from "./observability";
 import { listenPlaintext, type RequestListener } from "./plaintext-server";
-import { DescriptorIndex, registerReflection } from "./reflection";
+import { DescriptorIndex, registerReflection } from "@cloudforet/reflection";
 
 export interface ServerOptions {
   /** The service's name, e.g. "cloud-service" (logs, metrics). */

@@ -18,6 +18,9 @@ import { ChannelService } from "@cloudforet/proto/cloudforet/notification/v1/cha
 import { NotificationService } from "@cloudforet/proto/cloudforet/notification/v1/notification_pb";
 import { InstanceService } from "@cloudforet/proto/cloudforet/orchestration/v1/instance_pb";
 import { SequenceService } from "@cloudforet/proto/cloudforet/orchestration/v1/sequence_pb";
+import { CronService } from "@cloudforet/proto/cloudforet/orchestration/v1/cron_pb";
+import { RecurrentRequestService } from "@cloudforet/proto/cloudforet/orchestration/v1/recurrent_request_pb";
+import { TriggerService } from "@cloudforet/proto/cloudforet/orchestration/v1/trigger_pb";
 import { createServiceClient, type RetryOptions } from "@cloudforet/resilience";
 import { optionsFromEnv, serviceUrl, type ClientOptions, type ServiceName } from "./config";
 import { CloudServices, CloudServiceTypes } from "./managers/cloud-service";
@@ -26,7 +29,7 @@ import { IdentityManagers } from "./managers/identity";
 import { InventoryManagers } from "./managers/inventory";
 import { Metrics } from "./managers/monitoring";
 import { Channels, Notifications } from "./managers/notification";
-import { Instances, Sequences } from "./managers/orchestration";
+import { CronSchedules, Instances, RecurrentRequests, Sequences, Triggers } from "./managers/orchestration";
 import { ServiceCaller, type TransportSettings } from "./rpc";
 import { Session } from "./session";
 
@@ -48,7 +51,7 @@ export class Client {
   readonly cost: { dataSources: DataSources; costs: Costs };
   readonly monitoring: { metrics: Metrics };
   readonly notification: { channels: Channels; notifications: Notifications };
-  readonly orchestration: { sequences: Sequences; instances: Instances };
+  readonly orchestration: { sequences: Sequences; instances: Instances; cronSchedules: CronSchedules; triggers: Triggers; recurrentRequests: RecurrentRequests };
   /** The login state: the token is obtained, refreshed and renewed here. */
   readonly session: Session;
 
@@ -92,9 +95,13 @@ export class Client {
       channels: new Channels(caller(ChannelService, "notification")),
       notifications: new Notifications(caller(NotificationService, "notification")),
     };
+    const instances = new Instances(caller(InstanceService, "orchestration"));
     this.orchestration = {
       sequences: new Sequences(caller(SequenceService, "orchestration")),
-      instances: new Instances(caller(InstanceService, "orchestration")),
+      instances,
+      cronSchedules: new CronSchedules(caller(CronService, "orchestration")),
+      triggers: new Triggers(caller(TriggerService, "orchestration")),
+      recurrentRequests: new RecurrentRequests(caller(RecurrentRequestService, "orchestration"), instances),
     };
   }
 

@@ -7,3 +7,6 @@ export { grpcJsClient, grpcJsUnary } from "./grpc-js-client";
 export { copyMigrationsForSchema, type MigrationsCopy } from "./migrations-copy";
 export { waitFor } from "./wait-for";
 export { createTestDatabase, type TestDatabase } from "./test-database";
+export { secretCanary, SECRET_CANARY_PREFIX } from "./secret-canary";
+export { findLeaks, scanTables, LEAK_PATTERNS, type Leak, type TableScan } from "./leak-scan";
+export { sweepCapture, type SweepSummary } from "./leak-sweep";

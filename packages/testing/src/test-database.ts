@@ -1,11 +1,13 @@
 import postgres from "postgres";
 import { testDatabaseUrl, uniqueSuffix } from "./environment";
+import { recordScanBeforeDrop } from "./leak-scan";
+import { captureDir } from "./secret-canary";
 
 export interface TestDatabase {
   name: string;
   /** A URL for the new database, for DATABASE_URL. */
   url: string;
-  /** Drops the database (terminating leftover connections). */
+  /** Drops the database (terminating leftover connections); under the secrets sweep, scans it first. */
   drop(): Promise<void>;
 }
 
@@ -27,6 +29,10 @@ export async function createTestDatabase(prefix = "t"): Promise<TestDatabase> {
     name,
     url: url.toString(),
     async drop() {
+      if (captureDir()) {
+        const scanner = postgres(url.toString(), { max: 1, onnotice: () => {} });
+        await recordScanBeforeDrop(scanner).finally(() => scanner.end({ timeout: 1 }).catch(() => {}));
+      }
       const cleanup = postgres(testDatabaseUrl(), { max: 1, onnotice: () => {} });
       try {
         await cleanup.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);

@@ -2,6 +2,7 @@ import postgres from "postgres";
 import { drizzle, type PostgresJsDatabase } from "drizzle-orm/postgres-js";
 import { testDatabaseUrl, uniqueSuffix } from "./environment";
 import { TestBackendUnavailableError, redactUrl } from "./reachability";
+import { recordScanBeforeDrop } from "./leak-scan";
 
 export interface TestSchema {
   /** The schema's name, unique to this test file. */
@@ -9,7 +10,7 @@ export interface TestSchema {
   /** A postgres.js client whose search_path is the schema (then public). */
   sql: postgres.Sql;
   db: PostgresJsDatabase;
-  /** Drops the schema and closes the connection. */
+  /** Drops the schema and closes the connection; under the secrets sweep, scans it first. */
   drop(): Promise<void>;
 }
 
@@ -39,6 +40,7 @@ export async function createTestSchema(prefix = "t"): Promise<TestSchema> {
     sql,
     db: drizzle(sql),
     async drop() {
+      await recordScanBeforeDrop(sql, [schema]);
       await sql.unsafe(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
       await sql.end();
     },

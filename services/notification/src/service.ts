@@ -5,7 +5,7 @@ import { ChannelService } from "@cloudforet/proto/cloudforet/notification/v1/cha
 import { NotificationService } from "@cloudforet/proto/cloudforet/notification/v1/notification_pb";
 import type { ServiceModule } from "@cloudforet/runtime";
 import { ChannelCredentials } from "./channels/channel-credentials";
-import { CredentialSealer, loadOrCreateKeyFile } from "./channels/credential-sealer";
+import { CredentialSealer, credentialKeyFile } from "./channels/credential-sealer";
 import { channelHandlers } from "./channels/handlers";
 import { ChannelRepository } from "./channels/repository";
 import { IdentitySecretReader } from "./channels/secret-reader";
@@ -35,7 +35,7 @@ export const notificationModule: ServiceModule = {
   outbox,
   async create({ db, bus, logger, config: serviceConfig, env, kickOutbox }) {
     const config = readNotificationConfig(env, serviceConfig);
-    const keys = config.credentialKeys ?? (await loadOrCreateKeyFile(config.dataDir));
+    const keys = config.credentialKeys ?? (await credentialKeyFile(config.dataDir));
     if (!config.credentialKeys && serviceConfig.databaseUrl) {
       logger.warn("NOTIFICATION_CREDENTIALS_KEYS is unset: channel credentials are sealed with a key kept under the data dir; replicas must share one key");
     }

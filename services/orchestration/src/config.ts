@@ -1,4 +1,6 @@
 import { ConfigError } from "@cloudforet/runtime";
+import { readRecurrentConfig, type RecurrentConfig } from "./recurrent/recurrent-config";
+import { parseDuration } from "./definitions/durations";
 
 /** Orchestration's own settings (the common ones — ADDR, DATABASE_URL, NATS_URL — are the runtime's). */
 export interface OrchestrationConfig {
@@ -19,6 +21,12 @@ export interface OrchestrationConfig {
   maxActive: number;
   /** How often the cron ticker looks for due schedules (ORCHESTRATION_CRON_TICK_MS, default 250). */
   cronTickMs: number;
+  /** Age after which trigger dedupe records are swept (ORCHESTRATION_DEDUPE_TTL, a duration, default "30d"). */
+  dedupeTtlMs: number;
+  /** How often the dedupe sweeper runs (ORCHESTRATION_DEDUPE_SWEEP_MS, default 3600000; also once at start). */
+  dedupeSweepMs: number;
+  /** A claimed worker task without a heartbeat for this long goes back to the queue (ORCHESTRATION_WORKER_HEARTBEAT_TIMEOUT_MS, default 60000). */
+  workerHeartbeatTimeoutMs: number;
   /** Whether this process runs the scheduler (ORCHESTRATION_ENGINE=off serves the APIs only). */
   engineEnabled: boolean;
   /** OpenAI-compatible base URL for llm_call (ORCHESTRATION_LLM_URL) and its key (ORCHESTRATION_LLM_API_KEY). */
@@ -26,6 +34,10 @@ export interface OrchestrationConfig {
   llmApiKey?: string;
   /** Tool service for tool_call (ORCHESTRATION_TOOL_URL). */
   toolUrl?: string;
+  /** Recurrent requests: CLOUDFORET_<SERVICE>_URL for rpc targets, ORCHESTRATION_CREDENTIALS_KEYS for sealing. */
+  recurrent: RecurrentConfig;
+  /** How often a Watch stream re-reads the database for changes no notification reported (ORCHESTRATION_WATCH_REREAD_MS, default 1000). */
+  watchRereadMs: number;
 }
 
 export function readOrchestrationConfig(env: NodeJS.ProcessEnv): OrchestrationConfig {
@@ -48,6 +60,12 @@ export function readOrchestrationConfig(env: NodeJS.ProcessEnv): OrchestrationCo
     }
     return raw;
   };
+  const duration = (name: string, fallback: string) => {
+    const raw = env[name] || fallback;
+    const ms = parseDuration(raw);
+    if (ms === undefined || ms < 1) problems.push(`${name} must be a duration such as "30d", "12h" or "90s", got "${raw}"`);
+    return ms ?? 0;
+  };
   const addr = env.ORCHESTRATION_HTTP_ADDR ?? "0.0.0.0:8080";
   const match = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(addr.trim());
   if (!match || Number(match[2]) > 65535) problems.push(`ORCHESTRATION_HTTP_ADDR must be host:port (e.g. 0.0.0.0:8080), got "${addr}"`);
@@ -63,10 +81,15 @@ export function readOrchestrationConfig(env: NodeJS.ProcessEnv): OrchestrationCo
     claimBatch: int("ORCHESTRATION_CLAIM_BATCH", 64, 1),
     maxActive: int("ORCHESTRATION_MAX_ACTIVE", 64, 1),
     cronTickMs: int("ORCHESTRATION_CRON_TICK_MS", 250, 10),
+    dedupeTtlMs: duration("ORCHESTRATION_DEDUPE_TTL", "30d"),
+    dedupeSweepMs: int("ORCHESTRATION_DEDUPE_SWEEP_MS", 3_600_000, 10),
+    workerHeartbeatTimeoutMs: int("ORCHESTRATION_WORKER_HEARTBEAT_TIMEOUT_MS", 60_000, 100),
     engineEnabled: ["on", "true", "1"].includes(engine),
     llmUrl: url("ORCHESTRATION_LLM_URL"),
     llmApiKey: env.ORCHESTRATION_LLM_API_KEY || undefined,
     toolUrl: url("ORCHESTRATION_TOOL_URL"),
+    recurrent: readRecurrentConfig(env, problems),
+    watchRereadMs: int("ORCHESTRATION_WATCH_REREAD_MS", 1_000, 10),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

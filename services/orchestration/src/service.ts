@@ -5,10 +5,15 @@ import { InstanceService } from "@cloudforet/proto/cloudforet/orchestration/v1/i
 import { CronService } from "@cloudforet/proto/cloudforet/orchestration/v1/cron_pb";
 import { WorkerService } from "@cloudforet/proto/cloudforet/orchestration/v1/worker_pb";
 import { TriggerService } from "@cloudforet/proto/cloudforet/orchestration/v1/trigger_pb";
+import { RecurrentRequestService } from "@cloudforet/proto/cloudforet/orchestration/v1/recurrent_request_pb";
+import { recurrentRequestHandlers } from "./grpc/recurrent-request-handlers";
+import { loadOrCreateKeyFile } from "./recurrent/credential-sealer";
+import { RateLimitService } from "@cloudforet/proto/cloudforet/orchestration/v1/rate_limit_pb";
 import { readOrchestrationConfig } from "./config";
 import { outbox } from "./db/schema";
 import { cronHandlers } from "./grpc/cron-handlers";
 import { instanceHandlers } from "./grpc/instance-handlers";
+import { rateLimitHandlers } from "./grpc/rate-limit-handlers";
 import { sequenceHandlers } from "./grpc/sequence-handlers";
 import { triggerHandlers } from "./grpc/trigger-handlers";
 import { workerHandlers } from "./grpc/worker-handlers";
@@ -34,8 +39,8 @@ export interface OrchestrationModule extends ServiceModule {
 
 /**
  * The orchestration service (SPEC §8, seed 002): the engine, its REST API on ORCHESTRATION_HTTP_ADDR
- * and SequenceService, InstanceService, CronService, WorkerService (minimal) and TriggerService
- * (Create, Get) on its gRPC port. The rest of TriggerService lands with the follow-up issue.
+ * and the same operations on its gRPC port: SequenceService, InstanceService (with Watch),
+ * CronService, WorkerService, TriggerService, RateLimitService and RecurrentRequestService.
  */
 export function createOrchestrationModule(options: OrchestrationModuleOptions = {}): OrchestrationModule {
   let rest: RunningRestServer | undefined;
@@ -63,7 +68,9 @@ export function createOrchestrationModule(options: OrchestrationModuleOptions = 
         config.httpHost = context.config.host;
         config.httpPort = 0;
       }
-      const orchestration = new Orchestration({ db: context.db, bus: context.bus, logger: context.logger, config, databaseUrl: context.config.databaseUrl, clock: options.clock });
+      // Recurrent requests' credentials: sealed with ORCHESTRATION_CREDENTIALS_KEYS, else a key file under the data dir.
+      const credentialKeys = config.recurrent.credentialKeys ?? (await loadOrCreateKeyFile(context.config.dataDir));
+      const orchestration = new Orchestration({ db: context.db, bus: context.bus, logger: context.logger, config, databaseUrl: context.config.databaseUrl, clock: options.clock, credentialKeys });
       const authenticate = (context as { authenticate?: Authenticate }).authenticate;
       rest = await startRestServer({
         host: config.httpHost,
@@ -80,15 +87,17 @@ export function createOrchestrationModule(options: OrchestrationModuleOptions = 
         throw err;
       }
       running = orchestration;
-      const services = [SequenceService, InstanceService, CronService, WorkerService, TriggerService];
+      const services = [SequenceService, InstanceService, CronService, WorkerService, TriggerService, RateLimitService, RecurrentRequestService];
       return {
         services,
         routes(router) {
           router.service(SequenceService, sequenceHandlers(orchestration.sequences));
-          router.service(InstanceService, instanceHandlers(orchestration.instances));
+          router.service(InstanceService, instanceHandlers(orchestration.instances, { db: context.db, changes: orchestration.stateChanges, rereadMs: config.watchRereadMs }));
+          router.service(RecurrentRequestService, recurrentRequestHandlers(orchestration.recurrent));
           router.service(WorkerService, workerHandlers(orchestration.workers));
           router.service(TriggerService, triggerHandlers(orchestration.triggers));
           router.service(CronService, cronHandlers(orchestration.cron));
+          router.service(RateLimitService, rateLimitHandlers(orchestration.rateLimits));
         },
         ...(options.verificationKeys ? { verificationKeys: options.verificationKeys } : {}),
         async close() {

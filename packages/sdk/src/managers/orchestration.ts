@@ -18,6 +18,33 @@ import {
   type SequenceServiceGetByNameResponse,
   type SequenceServiceGetResponse,
 } from "@cloudforet/proto/cloudforet/orchestration/v1/sequence_pb";
+import {
+  CronScheduleSchema,
+  CronService,
+  type CronSchedule,
+  type CronServiceCreateRequestSchema,
+  type CronServiceListRequestSchema,
+  type CronServiceUpdateRequestSchema,
+} from "@cloudforet/proto/cloudforet/orchestration/v1/cron_pb";
+import {
+  RecurrentRequestSchema,
+  RecurrentRequestService,
+  RecurrentRequest_Status,
+  type RecurrentRequest,
+  type RecurrentRequestServiceCreateRequestSchema,
+  type RecurrentRequestServiceListRequestSchema,
+  type RecurrentRequestServiceUpdateRequestSchema,
+} from "@cloudforet/proto/cloudforet/orchestration/v1/recurrent_request_pb";
+import {
+  TriggerSchema,
+  TriggerService,
+  type Trigger,
+  type TriggerServiceCreateRequestSchema,
+  type TriggerServiceFireRequestSchema,
+  type TriggerServiceFireResponse,
+  type TriggerServiceListRequestSchema,
+  type TriggerServiceUpdateRequestSchema,
+} from "@cloudforet/proto/cloudforet/orchestration/v1/trigger_pb";
 import { Handle } from "../handle";
 import { asEntity, Pager } from "../pager";
 import type { RequestOptions, ServiceCaller } from "../rpc";
@@ -132,5 +159,208 @@ export class Instances {
   /** @internal */
   async setState(id: string, state: TaskInstance_State, options?: RequestOptions): Promise<TaskInstance> {
     return asEntity(TaskInstanceSchema, await this.rpc.call((c, o) => c.updateState({ id, state }, o), options));
+  }
+}
+
+type Init<D extends Parameters<typeof asEntity>[0]> = Omit<MessageInitShape<D>, "$typeName">;
+type ListFilter<D extends Parameters<typeof asEntity>[0]> = Omit<Init<D>, "offset" | "limit">;
+
+/** A pager over an offset/limit list of this package (`results`, `total_count`). */
+function offsetPager<T, R>(
+  fetch: (page: { offset: number; limit: number }, options: RequestOptions) => Promise<{ results: R[]; totalCount: number }>,
+  wrap: (x: R) => T,
+  options?: RequestOptions & { pageSize?: number },
+): Pager<T> {
+  return new Pager(
+    async (q, o) => {
+      const r = await fetch({ offset: q.page?.start ?? 0, limit: q.page?.limit ?? 100 }, o);
+      return { items: r.results.map(wrap), totalCount: r.totalCount };
+    },
+    { pageSize: Math.min(options?.pageSize ?? 100, 1000) },
+    options,
+  );
+}
+
+export class CronScheduleHandle extends Handle<CronSchedule> {
+  /** Changes the given fields (next_fire_at is recomputed). */
+  async update(input: Omit<Init<typeof CronServiceUpdateRequestSchema>, "id">, options?: RequestOptions): Promise<this> {
+    this.data = await (this.ops as CronSchedules).updateRaw(this.id, input, options);
+    return this;
+  }
+  enable(options?: RequestOptions): Promise<this> {
+    return this.update({ enabled: true }, options);
+  }
+  disable(options?: RequestOptions): Promise<this> {
+    return this.update({ enabled: false }, options);
+  }
+}
+
+/** Cron schedules: each fire time creates one instance of the schedule's sequence. */
+export class CronSchedules {
+  constructor(private readonly rpc: ServiceCaller<typeof CronService>) {}
+
+  async create(input: Init<typeof CronServiceCreateRequestSchema>, options?: RequestOptions): Promise<CronScheduleHandle> {
+    const { id } = await this.rpc.call((c, o) => c.create(input, o), options);
+    return this.get(id, options);
+  }
+  async get(id: string, options?: RequestOptions): Promise<CronScheduleHandle> {
+    return new CronScheduleHandle(id, await this.fetch(id, options), this);
+  }
+  /** Schedules by namespace, sequence and enabled, paged by themselves. */
+  list(filter: ListFilter<typeof CronServiceListRequestSchema> = {}, options?: RequestOptions & { pageSize?: number }): Pager<CronScheduleHandle> {
+    return offsetPager(
+      (page, o) => this.rpc.call((c, co) => c.list({ ...filter, ...page }, co), o),
+      (x) => new CronScheduleHandle(x.id, x, this),
+      options,
+    );
+  }
+  async update(id: string, input: Omit<Init<typeof CronServiceUpdateRequestSchema>, "id">, options?: RequestOptions): Promise<CronScheduleHandle> {
+    return new CronScheduleHandle(id, await this.updateRaw(id, input, options), this);
+  }
+  async delete(id: string, options?: RequestOptions): Promise<void> {
+    await this.remove(id, options);
+  }
+
+  /** @internal */
+  async fetch(id: string, options?: RequestOptions): Promise<CronSchedule> {
+    return asEntity(CronScheduleSchema, await this.rpc.call((c, o) => c.get({ id }, o), options));
+  }
+  /** @internal */
+  async remove(id: string, options?: RequestOptions): Promise<void> {
+    await this.rpc.call((c, o) => c.delete({ id }, o), options);
+  }
+  /** @internal */
+  async updateRaw(id: string, input: Omit<Init<typeof CronServiceUpdateRequestSchema>, "id">, options?: RequestOptions): Promise<CronSchedule> {
+    return asEntity(CronScheduleSchema, await this.rpc.call((c, o) => c.update({ ...input, id }, o), options));
+  }
+}
+
+export class TriggerHandle extends Handle<Trigger> {
+  /** Spawns an instance of the trigger's sequence with `data` as its context.data. */
+  fire(input: Omit<Init<typeof TriggerServiceFireRequestSchema>, "slug"> = {}, options?: RequestOptions): Promise<TriggerServiceFireResponse> {
+    return (this.ops as Triggers).fire(this.id, input, options);
+  }
+  async update(input: Omit<Init<typeof TriggerServiceUpdateRequestSchema>, "slug">, options?: RequestOptions): Promise<this> {
+    this.data = await (this.ops as Triggers).updateRaw(this.id, input, options);
+    return this;
+  }
+}
+
+/** Event triggers by slug (unique per tenant). */
+export class Triggers {
+  constructor(private readonly rpc: ServiceCaller<typeof TriggerService>) {}
+
+  async create(input: Init<typeof TriggerServiceCreateRequestSchema>, options?: RequestOptions): Promise<TriggerHandle> {
+    return this.handle(asEntity(TriggerSchema, await this.rpc.call((c, o) => c.create(input, o), options)));
+  }
+  async get(slug: string, options?: RequestOptions): Promise<TriggerHandle> {
+    return this.handle(await this.fetch(slug, options));
+  }
+  /** Triggers by namespace, sequence, type and enabled, by slug, paged by themselves. */
+  list(filter: ListFilter<typeof TriggerServiceListRequestSchema> = {}, options?: RequestOptions & { pageSize?: number }): Pager<TriggerHandle> {
+    return offsetPager(
+      (page, o) => this.rpc.call((c, co) => c.list({ ...filter, ...page }, co), o),
+      (x) => this.handle(x),
+      options,
+    );
+  }
+  async update(slug: string, input: Omit<Init<typeof TriggerServiceUpdateRequestSchema>, "slug">, options?: RequestOptions): Promise<TriggerHandle> {
+    return this.handle(await this.updateRaw(slug, input, options));
+  }
+  async delete(slug: string, options?: RequestOptions): Promise<void> {
+    await this.remove(slug, options);
+  }
+  /** Fires a trigger by slug (as emit_event does); `dedupeKey` makes repeats return the first instance. */
+  fire(slug: string, input: Omit<Init<typeof TriggerServiceFireRequestSchema>, "slug"> = {}, options?: RequestOptions): Promise<TriggerServiceFireResponse> {
+    return this.rpc.call((c, o) => c.fire({ ...input, slug }, o), options);
+  }
+
+  /** @internal */
+  async fetch(slug: string, options?: RequestOptions): Promise<Trigger> {
+    return asEntity(TriggerSchema, await this.rpc.call((c, o) => c.get({ slug }, o), options));
+  }
+  /** @internal */
+  async remove(slug: string, options?: RequestOptions): Promise<void> {
+    await this.rpc.call((c, o) => c.delete({ slug }, o), options);
+  }
+  /** @internal */
+  async updateRaw(slug: string, input: Omit<Init<typeof TriggerServiceUpdateRequestSchema>, "slug">, options?: RequestOptions): Promise<Trigger> {
+    return asEntity(TriggerSchema, await this.rpc.call((c, o) => c.update({ ...input, slug }, o), options));
+  }
+  private handle(x: Trigger): TriggerHandle {
+    return new TriggerHandle(x.slug, x, this);
+  }
+}
+
+export class RecurrentRequestHandle extends Handle<RecurrentRequest> {
+  private get requests(): RecurrentRequests {
+    return this.ops as RecurrentRequests;
+  }
+  async update(input: Omit<Init<typeof RecurrentRequestServiceUpdateRequestSchema>, "id">, options?: RequestOptions): Promise<this> {
+    this.data = await this.requests.updateRaw(this.id, input, options);
+    return this;
+  }
+  pause(options?: RequestOptions): Promise<this> {
+    return this.update({ status: RecurrentRequest_Status.PAUSED }, options);
+  }
+  resume(options?: RequestOptions): Promise<this> {
+    return this.update({ status: RecurrentRequest_Status.ACTIVE }, options);
+  }
+  /** Fires now; returns the instance of this run. */
+  async trigger(options?: RequestOptions): Promise<InstanceHandle> {
+    return this.requests.trigger(this.id, options);
+  }
+}
+
+/**
+ * Recurrent requests: a call to a URL or a platform RPC at an interval or cron schedule (seed 001's
+ * RecurrentRequests). Each run is an orchestration instance (`trigger()` returns its handle).
+ */
+export class RecurrentRequests {
+  constructor(
+    private readonly rpc: ServiceCaller<typeof RecurrentRequestService>,
+    private readonly instances: Instances,
+  ) {}
+
+  async create(input: Init<typeof RecurrentRequestServiceCreateRequestSchema>, options?: RequestOptions): Promise<RecurrentRequestHandle> {
+    return this.handle(asEntity(RecurrentRequestSchema, await this.rpc.call((c, o) => c.create(input, o), options)));
+  }
+  async get(id: string, options?: RequestOptions): Promise<RecurrentRequestHandle> {
+    return this.handle(await this.fetch(id, options));
+  }
+  /** Recurrent requests by status and name, oldest first, paged by themselves. */
+  list(filter: ListFilter<typeof RecurrentRequestServiceListRequestSchema> = {}, options?: RequestOptions & { pageSize?: number }): Pager<RecurrentRequestHandle> {
+    return offsetPager(
+      (page, o) => this.rpc.call((c, co) => c.list({ ...filter, ...page }, co), o),
+      (x) => this.handle(x),
+      options,
+    );
+  }
+  async update(id: string, input: Omit<Init<typeof RecurrentRequestServiceUpdateRequestSchema>, "id">, options?: RequestOptions): Promise<RecurrentRequestHandle> {
+    return this.handle(await this.updateRaw(id, input, options));
+  }
+  /** Fires now (also when paused); returns the instance of this run. */
+  async trigger(id: string, options?: RequestOptions): Promise<InstanceHandle> {
+    const { instanceId } = await this.rpc.call((c, o) => c.trigger({ id }, o), options);
+    return this.instances.get(instanceId, options);
+  }
+  async delete(id: string, options?: RequestOptions): Promise<void> {
+    await this.remove(id, options);
+  }
+
+  /** @internal */
+  async fetch(id: string, options?: RequestOptions): Promise<RecurrentRequest> {
+    return asEntity(RecurrentRequestSchema, await this.rpc.call((c, o) => c.get({ id }, o), options));
+  }
+  /** @internal */
+  async remove(id: string, options?: RequestOptions): Promise<void> {
+    await this.rpc.call((c, o) => c.delete({ id }, o), options);
+  }
+  /** @internal */
+  async updateRaw(id: string, input: Omit<Init<typeof RecurrentRequestServiceUpdateRequestSchema>, "id">, options?: RequestOptions): Promise<RecurrentRequest> {
+    return asEntity(RecurrentRequestSchema, await this.rpc.call((c, o) => c.update({ ...input, id }, o), options));
+  }
+  private handle(x: RecurrentRequest): RecurrentRequestHandle {
+    return new RecurrentRequestHandle(x.id, x, this);
   }
 }

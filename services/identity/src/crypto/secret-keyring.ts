@@ -1,107 +1,34 @@
-import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { Keyring, UnknownKeyError, loadOrCreateKeyFile, parseKeyList, type AesKey, type Sealed } from "@cloudforet/runtime";
 
 /** One AES-256 key of IDENTITY_SECRET_KEYS. */
-export interface SecretKey {
-  kid: string;
-  key: Buffer;
-}
+export type SecretKey = AesKey;
+export type { Sealed };
 
-/** What a row stores: which key encrypted it, and base64(iv ‖ tag ‖ ciphertext). */
-export interface Sealed {
-  keyId: string;
-  ciphertext: string;
-}
+/** Parses IDENTITY_SECRET_KEYS (`kid1:base64key,kid2:base64key`); messages complete "IDENTITY_SECRET_KEYS …". */
+export const parseSecretKeys = parseKeyList;
 
-const kidPattern = /^[A-Za-z0-9._-]{1,64}$/;
-const IV_BYTES = 12;
-const TAG_BYTES = 16;
-
-/**
- * Parses `kid1:base64key,kid2:base64key`. Errors name the offending key id, never key material.
- * Throws a plain Error whose message completes "IDENTITY_SECRET_KEYS …".
- */
-export function parseSecretKeys(value: string): SecretKey[] {
-  const keys: SecretKey[] = [];
-  const entries = value.split(",").map((entry) => entry.trim()).filter(Boolean);
-  if (entries.length === 0) throw new Error("must list at least one kid:base64key");
-  entries.forEach((entry, index) => {
-    const colon = entry.indexOf(":");
-    const kid = colon > 0 ? entry.slice(0, colon) : "";
-    if (!kidPattern.test(kid)) throw new Error(`entry ${index + 1} must be kid:base64key with a key id of letters, digits, . _ or -`);
-    if (keys.some((k) => k.kid === kid)) throw new Error(`names key id "${kid}" twice`);
-    const encoded = entry.slice(colon + 1);
-    const key = Buffer.from(encoded, "base64");
-    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(encoded) || key.length !== 32) {
-      throw new Error(`key "${kid}" must be 32 bytes, base64-encoded (e.g. openssl rand -base64 32)`);
+/** The keyring of secrets and signing keys at rest; an unknown key id is reported by its variable. */
+export class SecretKeyring extends Keyring {
+  override open(sealed: Sealed, context: string): string {
+    try {
+      return super.open(sealed, context);
+    } catch (err) {
+      if (err instanceof UnknownKeyError) throw new Error(`secret key "${err.keyId}" is not in IDENTITY_SECRET_KEYS`);
+      throw err;
     }
-    keys.push({ kid, key });
-  });
-  return keys;
-}
-
-/**
- * AES-256-GCM with a key id per sealed value: the first key seals, every key opens, so a new key
- * can be put first while rows sealed with the old one stay readable. `context` is bound as
- * associated data so a ciphertext copied onto another row does not decrypt there.
- */
-export class SecretKeyring {
-  private readonly byId: Map<string, Buffer>;
-
-  constructor(private readonly keys: SecretKey[]) {
-    if (keys.length === 0) throw new Error("a keyring needs at least one key");
-    this.byId = new Map(keys.map((k) => [k.kid, k.key]));
-  }
-
-  get activeKeyId(): string {
-    return this.keys[0].kid;
-  }
-
-  has(keyId: string): boolean {
-    return this.byId.has(keyId);
-  }
-
-  seal(plaintext: string, context: string): Sealed {
-    const { kid, key } = this.keys[0];
-    const iv = randomBytes(IV_BYTES);
-    const cipher = createCipheriv("aes-256-gcm", key, iv);
-    cipher.setAAD(Buffer.from(context, "utf8"));
-    const body = Buffer.concat([cipher.update(plaintext, "utf8"), cipher.final()]);
-    return { keyId: kid, ciphertext: Buffer.concat([iv, cipher.getAuthTag(), body]).toString("base64") };
-  }
-
-  /** Throws when the key id is unknown or the ciphertext was tampered with. */
-  open(sealed: Sealed, context: string): string {
-    const key = this.byId.get(sealed.keyId);
-    if (!key) throw new Error(`secret key "${sealed.keyId}" is not in IDENTITY_SECRET_KEYS`);
-    const raw = Buffer.from(sealed.ciphertext, "base64");
-    const decipher = createDecipheriv("aes-256-gcm", key, raw.subarray(0, IV_BYTES));
-    decipher.setAAD(Buffer.from(context, "utf8"));
-    decipher.setAuthTag(raw.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
-    return Buffer.concat([decipher.update(raw.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]).toString("utf8");
   }
 }
 
 /**
  * The embedded mode's key: generated once into `<dataDir>/identity/secret-keys` (mode 0600) and
- * read back on every later start. Two processes racing to create it agree on the first write.
+ * read back on every later start.
  */
 export async function embeddedSecretKeys(dataDir: string): Promise<{ keys: SecretKey[]; file: string; created: boolean }> {
-  const dir = path.join(dataDir, "identity");
-  const file = path.join(dir, "secret-keys");
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  let created = false;
+  const file = path.join(dataDir, "identity", "secret-keys");
   try {
-    await writeFile(file, `embedded-${Date.now().toString(36)}:${randomBytes(32).toString("base64")}\n`, { flag: "wx", mode: 0o600 });
-    created = true;
+    return await loadOrCreateKeyFile(file, `embedded-${Date.now().toString(36)}`);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-  }
-  const content = (await readFile(file, "utf8")).trim();
-  try {
-    return { keys: parseSecretKeys(content), file, created };
-  } catch (err) {
-    throw new Error(`the key file ${file} is damaged (${(err as Error).message}); restore it or set IDENTITY_SECRET_KEYS`);
+    throw new Error(`${(err as Error).message}; restore it or set IDENTITY_SECRET_KEYS`);
   }
 }

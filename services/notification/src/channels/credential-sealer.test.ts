@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { CredentialSealer, CredentialsUnreadableError, loadOrCreateKeyFile, parseCredentialKeys } from "./credential-sealer";
+import { CredentialSealer, CredentialsUnreadableError, credentialKeyFile, parseCredentialKeys } from "./credential-sealer";
 
 const key = (kid: string) => ({ kid, key: randomBytes(32) });
 
@@ -39,7 +39,7 @@ describe("CredentialSealer", () => {
   it("keeps one generated key per data dir, readable only by its owner", async () => {
     const dir = await mkdtemp(path.join(tmpdir(), "notification-keys-"));
     try {
-      const [first, second] = await Promise.all([loadOrCreateKeyFile(dir), loadOrCreateKeyFile(dir)]);
+      const [first, second] = await Promise.all([credentialKeyFile(dir), credentialKeyFile(dir)]);
       expect(first[0].key.equals(second[0].key)).toBe(true);
       const file = path.join(dir, "notification-credentials.key");
       expect((await stat(file)).mode & 0o777).toBe(0o600);

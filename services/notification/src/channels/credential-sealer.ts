@@ -1,38 +1,14 @@
-import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { JsonObject } from "@bufbuild/protobuf";
+import { Keyring, UnknownKeyError, loadOrCreateKeyFile, parseKeyList, type AesKey } from "@cloudforet/runtime";
 
 /** One AES-256 key of NOTIFICATION_CREDENTIALS_KEYS. */
-export interface CredentialKey {
-  kid: string;
-  key: Buffer;
-}
+export type CredentialKey = AesKey;
 
-const kidPattern = /^[A-Za-z0-9._-]{1,64}$/;
-const IV_BYTES = 12;
-const TAG_BYTES = 16;
 const FORMAT = "v1";
 
 /** Parses `kid:base64key[,kid:base64key…]`; messages name key ids, never key material. */
-export function parseCredentialKeys(value: string): CredentialKey[] {
-  const keys: CredentialKey[] = [];
-  const entries = value.split(",").map((entry) => entry.trim()).filter(Boolean);
-  if (entries.length === 0) throw new Error("must list at least one kid:base64key");
-  entries.forEach((entry, index) => {
-    const colon = entry.indexOf(":");
-    const kid = colon > 0 ? entry.slice(0, colon) : "";
-    if (!kidPattern.test(kid)) throw new Error(`entry ${index + 1} must be kid:base64key with a key id of letters, digits, . _ or -`);
-    if (keys.some((k) => k.kid === kid)) throw new Error(`names key id "${kid}" twice`);
-    const encoded = entry.slice(colon + 1);
-    const key = Buffer.from(encoded, "base64");
-    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(encoded) || key.length !== 32) {
-      throw new Error(`key "${kid}" must be 32 bytes, base64-encoded (e.g. openssl rand -base64 32)`);
-    }
-    keys.push({ kid, key });
-  });
-  return keys;
-}
+export const parseCredentialKeys = parseKeyList;
 
 export class CredentialsUnreadableError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -42,41 +18,33 @@ export class CredentialsUnreadableError extends Error {
 }
 
 /**
- * Seals a channel's secret data (AES-256-GCM) for the row that keeps it. The channel id is bound
- * as associated data, so a sealed value copied onto another channel does not open there. The first
- * key seals; every key opens, so a new key can go first while older rows stay readable.
+ * Seals a channel's secret data for the row that keeps it, as one string `v1:<kid>:<base64>`. The
+ * channel id is bound as associated data, so a sealed value copied onto another channel does not
+ * open there. The first key seals; every key opens (rotation as the keyring describes).
  */
 export class CredentialSealer {
-  private readonly byId: Map<string, Buffer>;
+  private readonly keyring: Keyring;
 
-  constructor(private readonly keys: CredentialKey[]) {
+  constructor(keys: CredentialKey[]) {
     if (keys.length === 0) throw new Error("a sealer needs at least one key");
-    this.byId = new Map(keys.map((k) => [k.kid, k.key]));
+    this.keyring = new Keyring(keys);
   }
 
   seal(data: JsonObject, channelId: string): string {
-    const { kid, key } = this.keys[0];
-    const iv = randomBytes(IV_BYTES);
-    const cipher = createCipheriv("aes-256-gcm", key, iv);
-    cipher.setAAD(Buffer.from(channelId, "utf8"));
-    const body = Buffer.concat([cipher.update(JSON.stringify(data), "utf8"), cipher.final()]);
-    return `${FORMAT}:${kid}:${Buffer.concat([iv, cipher.getAuthTag(), body]).toString("base64")}`;
+    const { keyId, ciphertext } = this.keyring.seal(JSON.stringify(data), channelId);
+    return `${FORMAT}:${keyId}:${ciphertext}`;
   }
 
   /** Throws CredentialsUnreadableError when the key is gone or the value was tampered with. */
   open(sealed: string, channelId: string): JsonObject {
     const [format, kid, encoded] = sealed.split(":");
     if (format !== FORMAT || !kid || !encoded) throw new CredentialsUnreadableError("sealed credentials are malformed");
-    const key = this.byId.get(kid);
-    if (!key) throw new CredentialsUnreadableError(`credentials were sealed with key "${kid}", which NOTIFICATION_CREDENTIALS_KEYS no longer holds`);
     try {
-      const raw = Buffer.from(encoded, "base64");
-      const decipher = createDecipheriv("aes-256-gcm", key, raw.subarray(0, IV_BYTES));
-      decipher.setAAD(Buffer.from(channelId, "utf8"));
-      decipher.setAuthTag(raw.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
-      const text = Buffer.concat([decipher.update(raw.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]).toString("utf8");
-      return JSON.parse(text) as JsonObject;
+      return JSON.parse(this.keyring.open({ keyId: kid, ciphertext: encoded }, channelId)) as JsonObject;
     } catch (err) {
+      if (err instanceof UnknownKeyError) {
+        throw new CredentialsUnreadableError(`credentials were sealed with key "${kid}", which NOTIFICATION_CREDENTIALS_KEYS no longer holds`);
+      }
       throw new CredentialsUnreadableError("sealed credentials do not open with their key", { cause: err });
     }
   }
@@ -86,22 +54,6 @@ export class CredentialSealer {
  * The key to use when NOTIFICATION_CREDENTIALS_KEYS is unset: one generated on first start and kept
  * (mode 0600) under the data dir. Fine for one process; replicas must share NOTIFICATION_CREDENTIALS_KEYS.
  */
-export async function loadOrCreateKeyFile(dataDir: string): Promise<CredentialKey[]> {
-  const file = path.join(dataDir, "notification-credentials.key");
-  await mkdir(dataDir, { recursive: true });
-  try {
-    await writeFile(file, `local:${randomBytes(32).toString("base64")}\n`, { flag: "wx", mode: 0o600 });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-  }
-  // Another process may have just created it: read until it holds a whole key.
-  for (let tries = 0; ; tries++) {
-    const text = (await readFile(file, "utf8")).trim();
-    try {
-      return parseCredentialKeys(text);
-    } catch (err) {
-      if (tries >= 20) throw new Error(`${file} ${(err as Error).message}`);
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-  }
+export async function credentialKeyFile(dataDir: string): Promise<CredentialKey[]> {
+  return (await loadOrCreateKeyFile(path.join(dataDir, "notification-credentials.key"), "local")).keys;
 }

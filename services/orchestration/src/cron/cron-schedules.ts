@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { and, asc, count, eq, isNotNull, lte, type SQL } from "drizzle-orm";
+import { and, asc, count, eq, isNotNull, lte, sql, type SQL } from "drizzle-orm";
 import type { Database } from "@cloudforet/db";
 import { invalidParameter, missingParameter, notFound } from "@cloudforet/errors";
 import type { Logger } from "pino";
@@ -213,5 +213,18 @@ export class CronSchedules {
       this.settings.wake(created);
     }
     return { claimed, created };
+  }
+
+  /**
+   * Milliseconds until the earliest enabled schedule is due by this clock (negative when one is
+   * overdue); undefined when none will fire. The ticker sleeps until then when that is sooner than its tick.
+   */
+  async msUntilNextDue(): Promise<number | undefined> {
+    const [row] = await this.db
+      .select({ at: sql<string | Date | null>`min(${cronSchedules.nextFireAt})` })
+      .from(cronSchedules)
+      .where(and(eq(cronSchedules.enabled, true), isNotNull(cronSchedules.nextFireAt)));
+    if (!row?.at) return undefined;
+    return new Date(row.at).getTime() - this.settings.now().getTime();
   }
 }

@@ -8,14 +8,17 @@ export interface CronTickerOptions {
   batchSize?: number;
 }
 
+/** The shortest wait between two ticks. */
+const MIN_DELAY_MS = 5;
+
 /**
- * Runs in every engine: every `tickMs` it fires the due cron schedules (a full batch fires again
- * at once). Replicas share the work through FOR UPDATE SKIP LOCKED; a failed tick (database down)
+ * Runs in every engine: every `tickMs` — or sooner, at the next fire time when that comes first —
+ * it fires the due cron schedules (a full batch fires again at once). Replicas share the work through FOR UPDATE SKIP LOCKED; a failed tick (database down)
  * is logged and retried at the next one.
  */
 export class CronTicker {
   private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
+  private running?: Promise<unknown>;
   private stopped = true;
 
   constructor(
@@ -48,12 +51,27 @@ export class CronTicker {
           () => undefined,
           (err) => this.logger.warn({ err }, "cron tick failed; retrying at the next tick"),
         )
-        .finally(() => {
+        .finally(async () => {
+          this.schedule(await this.nextDelay());
           this.running = undefined;
-          this.schedule(this.options.tickMs);
         });
     }, delayMs);
     this.timer.unref?.();
+  }
+
+  /**
+   * The wait before the next tick: the tick interval, or less when a schedule is due sooner — so a
+   * fire starts within a few milliseconds of its instant instead of up to a tick late. A schedule
+   * still due after a tick is being fired by another replica: that waits the full tick, so it is
+   * not polled hot.
+   */
+  private async nextDelay(): Promise<number> {
+    if (this.stopped) return this.options.tickMs;
+    const until = await this.schedules.msUntilNextDue().catch(() => undefined);
+    // Overdue right after a tick: another replica is firing it (its row was locked) — no hurry. (Due
+    // exactly now is a timer that woke a hair early: try again in a moment.)
+    if (until === undefined || until < 0) return this.options.tickMs;
+    return Math.min(this.options.tickMs, Math.max(MIN_DELAY_MS, until));
   }
 
   async stop(): Promise<void> {

@@ -64,6 +64,10 @@ export const instances = orchestrationSchema.table(
     index("instances_due_idx")
       .on(t.priorityRank.desc(), t.nextFireAt)
       .where(sql`locked_by is null and state in ('scheduled', 'waiting', 'paused')`),
+    // The fair claim's per-tenant lookups (migration 0003).
+    index("instances_tenant_due_idx")
+      .on(t.tenantId, t.priorityRank.desc(), t.nextFireAt)
+      .where(sql`locked_by is null and state in ('scheduled', 'waiting', 'paused')`),
     index("instances_leases_idx").on(t.leaseExpiresAt).where(sql`locked_by is not null`),
     index("instances_unheld_running_idx").on(t.updatedAt).where(sql`locked_by is null and state = 'running'`),
     index("instances_tenant_created_idx").on(t.tenantId, t.namespace, t.createdAt),
@@ -129,10 +133,14 @@ export const workerTasks = orchestrationSchema.table(
     errorMessage: text("error_message"),
     errorRetryable: boolean("error_retryable"),
     createdAt: createdAt(),
+    /** Incremented by every claim: a report carrying an older epoch comes from a claim the reaper took back. */
+    claimEpoch: integer("claim_epoch").notNull().default(0),
   },
   (t) => [
     index("worker_tasks_pending_idx").on(t.handlerName, t.createdAt).where(sql`state = 'pending'`),
     index("worker_tasks_instance_idx").on(t.instanceId),
+    /** The reaper's scan: claimed tasks by last heartbeat. */
+    index("worker_tasks_claimed_heartbeat_idx").on(t.heartbeatAt).where(sql`state = 'claimed'`),
   ],
 );
 
@@ -204,3 +212,95 @@ export type SignalRow = typeof signals.$inferSelect;
 export type WorkerTaskRow = typeof workerTasks.$inferSelect;
 export type TriggerRow = typeof triggers.$inferSelect;
 export type CronScheduleRow = typeof cronSchedules.$inferSelect;
+
+/**
+ * Concurrency slots (seed 002 `concurrency_key` / `max_concurrency`): a row per instance holding a
+ * slot of its (tenant, key), taken at its first claim and deleted in the transaction that makes it
+ * terminal. Grants are serialized per key by a transaction-scoped advisory lock (src/flow).
+ */
+export const concurrencySlots = orchestrationSchema.table(
+  "concurrency_slots",
+  {
+    instanceId: uuid("instance_id").primaryKey(),
+    tenantId: text("tenant_id").notNull(),
+    concurrencyKey: text("concurrency_key").notNull(),
+    acquiredAt: timestamp("acquired_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index("concurrency_slots_key_idx").on(t.tenantId, t.concurrencyKey)],
+);
+
+/**
+ * Instances waiting for a slot of their (tenant, key): parked (scheduled, `next_fire_at` null) so
+ * the claimer never sees them, and made due again — at their original fire time, so they keep
+ * their place in line — when a holder of the key ends.
+ */
+export const concurrencyWaiters = orchestrationSchema.table(
+  "concurrency_waiters",
+  {
+    instanceId: uuid("instance_id").primaryKey(),
+    tenantId: text("tenant_id").notNull(),
+    concurrencyKey: text("concurrency_key").notNull(),
+    maxConcurrency: integer("max_concurrency").notNull(),
+    priorityRank: smallint("priority_rank").notNull(),
+    fireAt: timestamp("fire_at", { withTimezone: true }).notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index("concurrency_waiters_key_idx").on(t.tenantId, t.concurrencyKey, t.priorityRank.desc(), t.fireAt)],
+);
+
+/**
+ * Fixed-window rate limits per (tenant, key), for steps naming a `rate_limit_key`. The counter of
+ * the current window lives on the row (`window_start` in epoch ms, `used`), so admitting a step is
+ * one guarded UPDATE. A key without a row is unlimited.
+ */
+export const rateLimits = orchestrationSchema.table(
+  "rate_limits",
+  {
+    tenantId: text("tenant_id").notNull(),
+    key: text("key").notNull(),
+    maxCount: integer("max_count").notNull(),
+    windowMs: bigint("window_ms", { mode: "number" }).notNull(),
+    windowStart: bigint("window_start", { mode: "number" }).notNull().default(0),
+    used: integer("used").notNull().default(0),
+    createdAt: createdAt(),
+    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.key] })],
+);
+
+export type RateLimitRow = typeof rateLimits.$inferSelect;
+
+/**
+ * Recurrent requests: a call to a URL or a platform RPC at an interval or cron schedule. The
+ * recurrent ticker claims due active rows with FOR UPDATE SKIP LOCKED and, in the same transaction,
+ * creates the instance of the tenant's built-in sequence and advances `next_run_at`. `target` holds
+ * no secrets; credential headers are in `sealed_credentials` (AES-256-GCM, bound to the row id).
+ */
+export const recurrentRequests = orchestrationSchema.table(
+  "recurrent_requests",
+  {
+    id: uuid("id").primaryKey(),
+    tenantId: text("tenant_id").notNull(),
+    name: text("name").notNull(),
+    status: text("status").notNull().default("active"),
+    scheduleType: text("schedule_type").notNull(),
+    intervalSeconds: integer("interval_seconds"),
+    cronExpression: text("cron_expression"),
+    timezone: text("timezone").notNull().default("UTC"),
+    target: jsonb("target").$type<Json>().notNull(),
+    sealedCredentials: text("sealed_credentials"),
+    /** Null when paused or when a cron expression never fires again. */
+    nextRunAt: timestamp("next_run_at", { withTimezone: true }),
+    lastRunAt: timestamp("last_run_at", { withTimezone: true }),
+    lastInstanceId: uuid("last_instance_id"),
+    runCount: integer("run_count").notNull().default(0),
+    createdAt: createdAt(),
+    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    index("recurrent_requests_due_idx").on(t.nextRunAt).where(sql`status = 'active' and next_run_at is not null`),
+    index("recurrent_requests_tenant_idx").on(t.tenantId, t.createdAt),
+  ],
+);
+
+export type RecurrentRequestRow = typeof recurrentRequests.$inferSelect;

@@ -15,6 +15,7 @@ export interface EngineMetrics {
   webhooksSent: Counter;
   webhooksFailed: Counter;
   cronTriggered: Counter;
+  workerTasksReaped: Counter;
   tickDuration: Histogram;
   stepDuration: Histogram<"handler">;
   instanceProcessing: Histogram;
@@ -42,6 +43,7 @@ export function createEngineMetrics(): EngineMetrics {
     webhooksSent: counter("orch8_webhooks_sent_total", "Webhooks delivered"),
     webhooksFailed: counter("orch8_webhooks_failed_total", "Webhook delivery failures"),
     cronTriggered: counter("orch8_cron_triggered_total", "Cron instances created"),
+    workerTasksReaped: counter("orch8_worker_tasks_reaped_total", "Worker tasks returned to the queue by the reaper (no heartbeat)"),
     tickDuration: new Histogram({
       name: "orch8_tick_duration_seconds",
       help: "Scheduler tick latency",

@@ -4,10 +4,12 @@ import type { Database, DatabaseExecutor } from "@cloudforet/db";
 import { isConnectionError, queryRows } from "@cloudforet/db";
 import { preparedRows } from "../db/prepared-rows";
 import type { Logger } from "pino";
-import { blockOutputs, instances, type InstanceRow } from "../db/schema";
+import { blockOutputs, concurrencySlots, instances, type InstanceRow } from "../db/schema";
 import { walkBlocks, type StepBlock } from "../definitions/blocks";
 import { parseDuration } from "../definitions/durations";
 import { resolveTemplates } from "../expressions/templates";
+import type { ConcurrencySlots } from "../flow/concurrency-slots";
+import type { RateLimits } from "../flow/rate-limits";
 import type { EvaluationScope } from "../expressions/paths";
 import { jsonBytes, normalizeContext } from "../instances/rules";
 import { markSignalsProcessed, pendingSignals } from "../signals/signal-repository";
@@ -35,12 +37,18 @@ export interface RunnerDependencies {
   tasks: WorkerTaskRepository;
   metrics: EngineMetrics;
   logger: Logger;
+  /** Admission of steps naming a rate_limit_key. */
+  rateLimits: RateLimits;
+  /** Concurrency slots: an instance that ends wakes the waiters of its key. */
+  slots: ConcurrencySlots;
   /** Claim again now (something became due in this process). */
   kick(): void;
   /** Claim again at `at` (a timer of an instance this engine parked). */
   kickAt(at: number): void;
   /** Tell the other replicas something became due. */
   wakeOthers(): void;
+  /** A state change this pass wrote (InstanceService.Watch's notifications). */
+  stateChanged?(row: InstanceRow, from: string, to: string, next: number | null): void;
 }
 
 /** The engine lost its lease on the instance (another replica recovered it): stop without writing. */
@@ -72,6 +80,10 @@ interface Run {
   chain: Promise<unknown>;
   /** When the pass last looked at the stored needs_attention flag. */
   attentionCheckedAt: number;
+  /** The instance ended and gave back its concurrency slot: waiters of its key may run now. */
+  freedSlot?: boolean;
+  /** A waiter for a concurrency slot, claimed only to take in its signals: it parks again after. */
+  slotless: boolean;
 }
 
 /** How often a long pass looks for signals sent through another replica (same-process ones arrive as hints). */
@@ -114,7 +126,7 @@ export class InstanceRunner {
     if (run) run.attention = true;
   }
 
-  async run(row: InstanceRow): Promise<void> {
+  async run(row: InstanceRow, options: { slotless?: boolean } = {}): Promise<void> {
     const started = performance.now();
     try {
       const sequence = await this.deps.sequences.get(row.sequenceId);
@@ -132,6 +144,7 @@ export class InstanceRunner {
         done: false,
         chain: Promise.resolve(),
         attentionCheckedAt: Date.now(),
+        slotless: options.slotless ?? false,
       };
       this.active.set(row.id, run);
       if (!sequence) {
@@ -148,8 +161,34 @@ export class InstanceRunner {
       log.error({ err }, "instance pass failed; releasing it for a later retry");
       await this.abandon(row.id, row.lockedBy).catch((releaseErr) => log.warn({ err: releaseErr }, "could not release the instance; its lease will expire"));
     } finally {
+      const run = this.active.get(row.id);
       this.active.delete(row.id);
       this.deps.metrics.instanceProcessing.observe((performance.now() - started) / 1000);
+      if (run?.freedSlot && row.concurrencyKey !== null) await this.wakeWaiters(row);
+      else if (run?.slotless && run.done && !run.stoppedBy && run.expected === "scheduled") await this.requeue(row);
+    }
+  }
+
+  /** After the commit that freed a slot: its waiters become due and are claimed now, here or elsewhere. */
+  private async wakeWaiters(row: InstanceRow): Promise<void> {
+    try {
+      const woken = await this.deps.slots.wake({ tenantId: row.tenantId, concurrencyKey: row.concurrencyKey! });
+      if (woken > 0) {
+        this.deps.kick();
+        this.deps.wakeOthers();
+      }
+    } catch (err) {
+      this.deps.logger.warn({ err, instance_id: row.id }, "could not wake the waiters of a concurrency key; the periodic sweep will");
+    }
+  }
+
+  /** A waiter that took in its signals and parked again goes back in line for a slot. */
+  private async requeue(row: InstanceRow): Promise<void> {
+    try {
+      await this.deps.slots.requeue(row);
+      this.deps.kick();
+    } catch (err) {
+      this.deps.logger.warn({ err, instance_id: row.id }, "could not put a waiter back in line for its concurrency slot");
     }
   }
 
@@ -165,6 +204,11 @@ export class InstanceRunner {
       }
       if (run.expected === "paused") {
         if (await this.finish(run, "paused", null)) return;
+        continue;
+      }
+      if (run.slotless) {
+        // Signals taken in, still no slot: back to waiting (no fire time; the key's next free slot wakes it).
+        if (await this.finish(run, "scheduled", null)) return;
         continue;
       }
       const walk = await this.walk(run);
@@ -224,6 +268,8 @@ export class InstanceRunner {
     const handlerName = typeof node.data?.escalated_to === "string" ? node.data.escalated_to : block.handler;
     const handler = this.deps.registry.resolve(handlerName);
     const attempt = node.attempt ?? 0;
+    // A step resuming (worker result, review answer, long sleep) was admitted when it started.
+    if (block.rate_limit_key && node.status !== "suspended" && !(await this.admitted(run, step))) return;
     node.status = "running";
     const runtime = (run.context.runtime ??= {}) as Record<string, unknown>;
     runtime.current_step = block.id;
@@ -271,6 +317,22 @@ export class InstanceRunner {
       metrics.activeTasks.dec();
       metrics.stepDuration.observe({ handler: this.deps.registry.isBuiltin(handlerName) ? handlerName : "external" }, (performance.now() - started) / 1000);
     }
+  }
+
+  /**
+   * Counts the step against its rate_limit_key (templates resolved). When the window is full the
+   * step stays pending until the next window starts — the attempt is not consumed — and the walk
+   * parks the instance until then.
+   */
+  private async admitted(run: Run, step: ReadyStep): Promise<boolean> {
+    const raw = step.block.rate_limit_key!;
+    const key = raw.includes("{{") ? String(resolveTemplates(raw, await this.scopeOf(run))) : raw;
+    const admission = await this.deps.rateLimits.admit(run.row.tenantId, key);
+    if (admission.admitted) return true;
+    this.deps.metrics.rateLimitsExceeded.inc();
+    step.node.status = "pending";
+    step.node.data = { ...(step.node.data ?? {}), retry_at: admission.retryAt };
+    return false;
   }
 
   /** Runs a handler under the step's timeout (not for waits: a worker task or a review times out by timer). */
@@ -387,7 +449,7 @@ export class InstanceRunner {
     const expected = run.expected;
     const outputs = run.pendingOutputs.slice();
     const release = change?.release ?? false;
-    const [row] = await preparedRows<{ previous_state: string; needs_attention: boolean; written: boolean }>(
+    const [row] = await preparedRows<{ previous_state: string; needs_attention: boolean; written: boolean; freed: boolean }>(
       exec,
       sql`with cur as (
             select id, state, needs_attention from ${instances} where id = ${id} and locked_by = ${run.row.lockedBy} for update
@@ -403,7 +465,12 @@ export class InstanceRunner {
                 lease_expires_at = case when ${release} then null else i.lease_expires_at end
             from cur
             where i.id = cur.id and not (${release} and cur.needs_attention and cur.state = ${expected})
-            returning i.id
+            returning i.id, i.state
+          ), freed as (
+            -- An instance that ends gives its concurrency slot back in the same statement.
+            delete from ${concurrencySlots} s using upd
+            where s.instance_id = upd.id and upd.state in ('completed', 'failed', 'cancelled')
+            returning 1
           ), outs as (
             insert into ${blockOutputs} (id, instance_id, block_id, output, output_size, attempt, created_at)
             select x.id, x.instance_id, x.block_id, x.output, x.output_size, x.attempt, x.created_at
@@ -412,7 +479,9 @@ export class InstanceRunner {
             where exists (select 1 from upd)
             returning 1
           )
-          select cur.state as previous_state, cur.needs_attention, exists (select 1 from upd) as written from cur`,
+          select cur.state as previous_state, cur.needs_attention, exists (select 1 from upd) as written,
+                 exists (select 1 from freed) as freed
+          from cur`,
     );
     if (!row) throw new LeaseLostError(`lost the lease on instance ${id}`);
     const ours = row.previous_state === expected;
@@ -421,11 +490,13 @@ export class InstanceRunner {
       return "attention";
     }
     run.pendingOutputs.splice(0, outputs.length);
+    if (row.freed) run.freedSlot = true;
     const cancels = run.cancelTasks.splice(0);
     if (cancels.length > 0) await this.deps.tasks.cancel(cancels, "cancelled", exec);
     if (change && ours && TERMINAL.has(change.to) && hasTaskNodes(run.exec)) await this.deps.tasks.cancelForInstances([id], `instance ${change.to}`, exec);
     if (!ours) run.stoppedBy = row.previous_state;
     else if (change) run.expected = change.to;
+    if (ours && change && change.to !== expected) this.deps.stateChanged?.(run.row, expected, change.to, change.next);
     if (row.needs_attention) run.attention = true;
     return "written";
   }

@@ -4,6 +4,7 @@ import { queryRows } from "@cloudforet/db";
 import { preparedRows } from "../db/prepared-rows";
 import type { Logger } from "pino";
 import { instances, type InstanceRow } from "../db/schema";
+import type { ConcurrencySlots } from "../flow/concurrency-slots";
 import type { EngineMetrics } from "./engine-metrics";
 import { instanceFromSql } from "./instance-runner";
 
@@ -23,13 +24,19 @@ export interface SchedulerDependencies {
   db: Database;
   metrics: EngineMetrics;
   logger: Logger;
-  run(row: InstanceRow): Promise<void>;
+  /** Concurrency slots: keyed instances run only while holding one. */
+  slots: ConcurrencySlots;
+  /** `slotless`: a waiter for a concurrency slot claimed only to take in its signals. */
+  run(row: InstanceRow, options?: { slotless?: boolean }): Promise<void>;
 }
+
+/** The claimable instances (alias `i`): parked in a claimable state, due, unlocked. */
+const DUE = sql.raw(`i.locked_by is null and i.state in ('scheduled', 'waiting', 'paused') and i.next_fire_at <= now()`);
 
 /**
  * Claims due instances and hands them to the runner. Any number of replicas share the work: a
- * claim takes due, unlocked instances in priority then fire-time order with FOR UPDATE SKIP LOCKED
- * and marks them with this engine's lease, so no instance runs in two engines at once. Leases are
+ * claim takes due, unlocked instances round-robin between tenants (priority, then fire time within
+ * one) with FOR UPDATE SKIP LOCKED and marks them with this engine's lease, so no instance runs in two engines at once. Leases are
  * renewed while held; expired ones (a crashed engine's) are recovered at start and periodically.
  */
 export class Scheduler {
@@ -42,6 +49,8 @@ export class Scheduler {
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly wakeTimers = new Map<number, NodeJS.Timeout>();
   private readonly idle: Array<() => void> = [];
+  /** Claimed waiters for a concurrency slot that run only to take in their signals. */
+  private readonly slotless = new Set<string>();
 
   constructor(
     private readonly deps: SchedulerDependencies,
@@ -104,7 +113,7 @@ export class Scheduler {
         }
         const want = Math.min(free, this.settings.batchSize);
         const rows = await this.claim(want);
-        for (const row of rows) this.launch(row);
+        for (const row of rows) this.launch(row, this.slotless.delete(row.id));
         if (rows.length === want) this.claimAgain = true;
       } while (this.claimAgain && !this.stopped && this.active < this.settings.maxActive);
     } catch (err) {
@@ -114,16 +123,26 @@ export class Scheduler {
     }
   }
 
-  private launch(row: InstanceRow): void {
+  private launch(row: InstanceRow, slotless = false): void {
     this.active++;
-    void this.deps.run(row).finally(() => {
+    void this.deps.run(row, slotless ? { slotless } : undefined).finally(() => {
       this.active--;
       if (this.claimAgain) this.kick();
       if (this.active === 0) for (const resolve of this.idle.splice(0)) resolve();
     });
   }
 
-  /** Claims up to `limit` due instances for this engine. */
+  /**
+   * Claims up to `limit` due instances for this engine, fairly between tenants: each tenant with due
+   * work contributes its best `limit` candidates (priority, then fire time), and the batch takes
+   * round by round — every tenant's first, then every tenant's second… — critical before low within
+   * a round. So one tenant's flood cannot starve a tenant whose instances came later, priorities
+   * hold within a tenant, and across tenants a round is ordered by priority. The tenants with due
+   * work are found by a loose index scan (one index probe per tenant), so the cost grows with the
+   * number of tenants with due work, not with the backlog. Keyed instances claimed then take their
+   * concurrency slot (`ConcurrencySlots.acquire`); those whose key is full become waiters, which
+   * have no fire time until a slot frees, so the claimer never sees them meanwhile.
+   */
   async claim(limit: number): Promise<InstanceRow[]> {
     const started = performance.now();
     // A token per claim, not just the engine id: if this engine's own lease ran out and it claimed
@@ -131,12 +150,26 @@ export class Scheduler {
     const token = `${this.settings.engineId}/${++this.claims}`;
     const rows = await preparedRows(
       this.deps.db,
-      sql`with due as (
-            select id from ${instances}
-            where locked_by is null and state in ('scheduled', 'waiting', 'paused') and next_fire_at <= now()
-            order by priority_rank desc nulls last, next_fire_at
-            limit ${limit}
-            for update skip locked
+      sql`with recursive tenants as (
+            (select i.tenant_id from ${instances} i where ${DUE} order by i.tenant_id limit 1)
+            union all
+            select (select i.tenant_id from ${instances} i where ${DUE} and i.tenant_id > t.tenant_id order by i.tenant_id limit 1)
+            from tenants t where t.tenant_id is not null
+          ), candidates as (
+            select c.id, c.priority_rank, c.next_fire_at,
+                   row_number() over (partition by t.tenant_id order by c.priority_rank desc, c.next_fire_at) as round
+            from tenants t cross join lateral (
+              select i.id, i.priority_rank, i.next_fire_at from ${instances} i
+              where i.tenant_id = t.tenant_id and ${DUE}
+              order by i.priority_rank desc, i.next_fire_at
+              limit ${limit}
+            ) c
+            where t.tenant_id is not null
+          ), due as (
+            select i.id from ${instances} i
+            join (select id from candidates order by round, priority_rank desc, next_fire_at limit ${limit}) pick on pick.id = i.id
+            where ${DUE}
+            for update of i skip locked
           )
           update ${instances} i
           set locked_by = ${token},
@@ -146,12 +179,37 @@ export class Scheduler {
           from due where i.id = due.id
           returning i.*`,
     );
-    const claimed = rows.map(instanceFromSql).sort((a, b) => b.priorityRank - a.priorityRank || (a.nextFireAt?.getTime() ?? 0) - (b.nextFireAt?.getTime() ?? 0));
+    let claimed = rows.map(instanceFromSql).sort((a, b) => b.priorityRank - a.priorityRank || (a.nextFireAt?.getTime() ?? 0) - (b.nextFireAt?.getTime() ?? 0));
+    if (claimed.some((row) => row.concurrencyKey !== null)) claimed = await this.takeSlots(claimed);
     const metrics = this.deps.metrics;
     metrics.tickDuration.observe((performance.now() - started) / 1000);
     metrics.queueDepth.set(claimed.length);
     if (claimed.length > 0) metrics.instancesClaimed.inc(claimed.length);
     return claimed;
+  }
+
+  /**
+   * Keeps the claimed rows that hold (or now get) their concurrency slot; the others become waiters
+   * (`ConcurrencySlots.acquire`) except those with a signal pending, kept to take it in.
+   */
+  private async takeSlots(claimed: InstanceRow[]): Promise<InstanceRow[]> {
+    let grants;
+    try {
+      grants = await this.deps.slots.acquire(claimed);
+    } catch (err) {
+      // Hand everything back rather than hold instances nobody runs until their lease expires.
+      await this.deps.db
+        .execute(
+          sql`update ${instances}
+              set locked_by = null, lease_expires_at = null, state = case when state = 'running' then 'scheduled' else state end
+              where id in (select (jsonb_array_elements_text(${JSON.stringify(claimed.map((r) => r.id))}::jsonb))::uuid)
+                and locked_by = ${claimed[0].lockedBy}`,
+        )
+        .catch(() => {});
+      throw err;
+    }
+    for (const id of grants.absorbOnly) this.slotless.add(id);
+    return claimed.filter((row) => grants.run.has(row.id) || grants.absorbOnly.has(row.id));
   }
 
   /** Rows whose lease token is one of this engine's. */
@@ -189,6 +247,11 @@ export class Scheduler {
     if (rows.length > 0) {
       this.deps.metrics.recoveryStaleInstances.inc(rows.length);
       this.deps.logger.info({ recovered: rows.length }, "recovered instances of a stopped engine");
+      this.kick();
+    }
+    const repaired = await this.deps.slots.sweep();
+    if (repaired > 0) {
+      this.deps.logger.info({ repaired }, "freed concurrency slots of instances that ended outside the engine, or woke their waiters");
       this.kick();
     }
     return rows.length;

@@ -3,8 +3,11 @@ import { ValueSchema } from "@bufbuild/protobuf/wkt";
 import { ConnectError, Code, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import { missingParameter } from "@cloudforet/errors";
 import { InstanceService, type InstanceServiceCreateRequest } from "@cloudforet/proto/cloudforet/orchestration/v1/instance_pb";
+import type { Database } from "@cloudforet/db";
+import { watchInstances } from "../instances/instance-watch";
 import { pageOf, type Instances, type NewInstance } from "../instances/instances";
-import { dateOf, instanceMessage, outputMessage, priorityName, stateEnum, stateName, tenantOf } from "./grpc-mapping";
+import type { StateChanges } from "../instances/state-changes";
+import { dateOf, instanceMessage, outputMessage, priorityName, stateEnum, stateName, tenantOf, ts } from "./grpc-mapping";
 
 type CreateFields = Omit<InstanceServiceCreateRequest, "$typeName" | "$unknown">;
 
@@ -24,7 +27,14 @@ function newInstanceOf(req: CreateFields, tenantId: string, at = ""): NewInstanc
   };
 }
 
-export function instanceHandlers(instances: Instances): ServiceImpl<typeof InstanceService> {
+/** What Watch streams from: the database (slow re-read) and the engine's state-change notifications. */
+export interface WatchSources {
+  db: Database;
+  changes: StateChanges;
+  rereadMs?: number;
+}
+
+export function instanceHandlers(instances: Instances, watch?: WatchSources): ServiceImpl<typeof InstanceService> {
   const scope = (ctx: HandlerContext) => tenantOf(ctx, undefined);
   const listArgs = (req: { tenantId: string; namespace?: string; sequenceId?: string; states: number[]; offset: number; limit: number }, ctx: HandlerContext) => ({
     filter: {
@@ -86,9 +96,28 @@ export function instanceHandlers(instances: Instances): ServiceImpl<typeof Insta
       const { results, totalCount } = await instances.list(filter, page, { withTotal: true, dlq: true });
       return { results: results.map(instanceMessage), totalCount };
     },
-    // eslint-disable-next-line require-yield
-    async *watch() {
-      throw new ConnectError("InstanceService.Watch lands with a later issue", Code.Unimplemented);
+    async *watch(req, ctx) {
+      if (!watch) throw new ConnectError("InstanceService.Watch is not available here", Code.Unimplemented);
+      const request = {
+        tenantId: tenantOf(ctx, req.tenantId),
+        ids: req.ids,
+        namespace: req.namespace || undefined,
+        sequenceId: req.sequenceId || undefined,
+        states: req.states.map((s) => stateName(s, "states")),
+      };
+      for await (const change of watchInstances({ db: watch.db, instances, changes: watch.changes }, request, ctx.signal, { rereadMs: watch.rereadMs })) {
+        yield {
+          id: change.id,
+          sequenceId: change.sequenceId,
+          tenantId: change.tenantId,
+          namespace: change.namespace,
+          state: stateEnum(change.state),
+          previousState: change.previousState === undefined ? undefined : stateEnum(change.previousState),
+          nextFireAt: ts(change.nextFireAt ? new Date(change.nextFireAt) : null),
+          updatedAt: ts(new Date(change.updatedAt)),
+          initial: change.initial,
+        };
+      }
     },
   };
 }

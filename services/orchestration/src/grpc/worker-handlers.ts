@@ -25,25 +25,27 @@ function taskMessage(row: WorkerTaskRow) {
     errorMessage: row.errorMessage ?? undefined,
     errorRetryable: row.errorRetryable ?? undefined,
     createdAt: ts(row.createdAt),
+    claimEpoch: row.claimEpoch,
   };
 }
 
-/** Minimal worker protocol (poll, complete, fail, heartbeat); long polls and the reaper come with the workers issue. */
+/** The worker protocol; a long poll ends when the client cancels the call (ctx.signal). */
 export function workerHandlers(workers: Workers): ServiceImpl<typeof WorkerService> {
   return {
     async pollTasks(req, ctx) {
-      return { tasks: (await workers.poll(callerOf(ctx).domainId, req.handlerName, req.workerId, req.limit)).map(taskMessage) };
+      const request = { handlerName: req.handlerName, workerId: req.workerId, limit: req.limit, waitMs: req.waitMs };
+      return { tasks: (await workers.poll(callerOf(ctx).domainId, request, ctx.signal)).map(taskMessage) };
     },
     async completeTask(req, ctx) {
-      await workers.complete(callerOf(ctx).domainId, req.taskId, req.workerId, req.output);
+      await workers.complete(callerOf(ctx).domainId, req.taskId, { workerId: req.workerId, claimEpoch: req.claimEpoch }, req.output);
       return {};
     },
     async failTask(req, ctx) {
-      await workers.fail(callerOf(ctx).domainId, req.taskId, req.workerId, req.message, req.retryable);
+      await workers.fail(callerOf(ctx).domainId, req.taskId, { workerId: req.workerId, claimEpoch: req.claimEpoch }, req.message, req.retryable);
       return {};
     },
     async heartbeatTask(req, ctx) {
-      await workers.heartbeat(callerOf(ctx).domainId, req.taskId, req.workerId);
+      await workers.heartbeat(callerOf(ctx).domainId, req.taskId, { workerId: req.workerId, claimEpoch: req.claimEpoch });
       return {};
     },
   };

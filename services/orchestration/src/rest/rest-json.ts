@@ -71,5 +71,6 @@ export function workerTaskJson(row: WorkerTaskRow) {
     error_message: row.errorMessage,
     error_retryable: row.errorRetryable,
     created_at: timestampJson(row.createdAt),
+    claim_epoch: row.claimEpoch,
   };
 }

@@ -13,6 +13,8 @@ export interface RestRequest {
   headers: http.IncomingHttpHeaders;
   /** The parsed JSON body (undefined when there is none). */
   body(): Promise<unknown>;
+  /** Aborts when the client goes away before the answer is sent (ends a long poll). */
+  signal: AbortSignal;
 }
 
 export interface RestResponse {
@@ -123,6 +125,10 @@ export async function startRestServer(options: RestServerOptions): Promise<Runni
     if (route === undefined) return send(404, { error: `no route for ${method} ${url.pathname}` });
     if (route === "method") return send(405, { error: `method ${method} not allowed on ${url.pathname}` });
     let bodyRead: Promise<unknown> | undefined;
+    const gone = new AbortController();
+    res.once("close", () => {
+      if (!res.writableFinished) gone.abort();
+    });
     const request: RestRequest = {
       method,
       path: url.pathname,
@@ -130,6 +136,7 @@ export async function startRestServer(options: RestServerOptions): Promise<Runni
       query: url.searchParams,
       headers: req.headers,
       body: () => (bodyRead ??= readBody(req, options.maxRequestBytes)),
+      signal: gone.signal,
     };
     route.handler(request).then(
       (response) => {

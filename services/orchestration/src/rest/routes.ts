@@ -8,7 +8,9 @@ import { parseState, type InstanceState } from "../instances/rules";
 import type { Orchestration } from "../orchestration";
 import { instanceJson, outputJson, sequenceJson, workerTaskJson } from "./rest-json";
 import { cronRoutes } from "./cron-routes";
+import { rateLimitRoutes } from "./rate-limit-routes";
 import { triggerRoutes } from "./trigger-routes";
+import { recurrentRoutes } from "./recurrent-routes";
 import { RestRouter, type RestRequest } from "./rest-server";
 
 /** A handler that runs with the caller's access (tenant rules) resolved. */
@@ -274,7 +276,8 @@ export function restRoutes(orchestration: Orchestration, db: Database, authentic
       secured(async (req, access) => {
         const body = await objectBody(req);
         const scope = access.scope();
-        return { status: 200, body: (await workers.poll(scope, body.handler_name, body.worker_id, body.limit)).map(workerTaskJson) };
+        const request = { handlerName: body.handler_name, workerId: body.worker_id, limit: body.limit, waitMs: body.wait_ms };
+        return { status: 200, body: (await workers.poll(scope, request, req.signal)).map(workerTaskJson) };
       }),
     )
     .on(
@@ -283,7 +286,7 @@ export function restRoutes(orchestration: Orchestration, db: Database, authentic
       secured(async (req, access) => {
         const body = await objectBody(req);
         const scope = access.scope();
-        await workers.complete(scope, req.params.id, body.worker_id, body.output);
+        await workers.complete(scope, req.params.id, { workerId: body.worker_id, claimEpoch: body.claim_epoch }, body.output);
         return { status: 200, body: {} };
       }),
     )
@@ -293,7 +296,7 @@ export function restRoutes(orchestration: Orchestration, db: Database, authentic
       secured(async (req, access) => {
         const body = await objectBody(req);
         const scope = access.scope();
-        await workers.fail(scope, req.params.id, body.worker_id, body.message, body.retryable);
+        await workers.fail(scope, req.params.id, { workerId: body.worker_id, claimEpoch: body.claim_epoch }, body.message, body.retryable);
         return { status: 200, body: {} };
       }),
     )
@@ -303,11 +306,13 @@ export function restRoutes(orchestration: Orchestration, db: Database, authentic
       secured(async (req, access) => {
         const body = await objectBody(req);
         const scope = access.scope();
-        await workers.heartbeat(scope, req.params.id, body.worker_id);
+        await workers.heartbeat(scope, req.params.id, { workerId: body.worker_id, claimEpoch: body.claim_epoch });
         return { status: 200, body: {} };
       }),
     );
   cronRoutes(router, orchestration.cron, secured);
   triggerRoutes(router, orchestration.triggers, secured);
+  recurrentRoutes(router, orchestration.recurrent, secured);
+  rateLimitRoutes(router, orchestration.rateLimits, secured);
   return router;
 }

@@ -1,6 +1,6 @@
 import { and, asc, count, desc, eq, sql, type SQL } from "drizzle-orm";
 import type { Database, DatabaseExecutor } from "@cloudforet/db";
-import { isUniqueViolation } from "@cloudforet/db";
+import { isUniqueViolation, queryRows } from "@cloudforet/db";
 import { conflict, invalidParameter, notFound } from "@cloudforet/errors";
 import { sequences, triggerDedupe, triggers, type TriggerRow } from "../db/schema";
 import { isUuid } from "../ids";
@@ -211,12 +211,24 @@ export class Triggers {
     return { instanceId: created.id, sequenceName: sequence.name, deduped: false };
   }
 
-  /** Deletes dedupe records older than `maxAgeMs` (default 30 days). */
-  async sweepDedupe(maxAgeMs = 30 * 86_400_000): Promise<number> {
-    const deleted = await this.db
-      .delete(triggerDedupe)
-      .where(sql`${triggerDedupe.createdAt} < now() - ${maxAgeMs} * interval '1 millisecond'`)
-      .returning({ key: triggerDedupe.dedupeKey });
-    return deleted.length;
+  /**
+   * Deletes dedupe records older than `maxAgeMs` (default 30 days), in batches of `batch` rows so a
+   * large backlog never holds one long transaction. Rows another replica is deleting are skipped
+   * (SKIP LOCKED), so replicas sweeping at once share the work instead of waiting on each other.
+   */
+  async sweepDedupe(maxAgeMs = 30 * 86_400_000, batch = 5_000): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const deleted = await queryRows(
+        this.db,
+        sql`delete from ${triggerDedupe} where ctid in (
+              select ctid from ${triggerDedupe}
+              where created_at < now() - ${maxAgeMs} * interval '1 millisecond'
+              limit ${batch} for update skip locked)
+            returning 1`,
+      );
+      total += deleted.length;
+      if (deleted.length < batch) return total;
+    }
   }
 }

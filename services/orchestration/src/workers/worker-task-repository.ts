@@ -1,7 +1,8 @@
+import { randomUUID } from "node:crypto";
 import { and, eq, inArray, sql } from "drizzle-orm";
 import type { Database, DatabaseExecutor } from "@cloudforet/db";
 import { queryRows } from "@cloudforet/db";
-import { instances, workerTasks, type WorkerTaskRow } from "../db/schema";
+import { blockOutputs, instances, workerTasks, type WorkerTaskRow } from "../db/schema";
 
 export type NewWorkerTask = typeof workerTasks.$inferInsert;
 
@@ -27,14 +28,61 @@ function fromSql(row: Record<string, unknown>): WorkerTaskRow {
     errorMessage: (row.error_message as string | null) ?? null,
     errorRetryable: (row.error_retryable as boolean | null) ?? null,
     createdAt: at(row.created_at)!,
+    claimEpoch: Number(row.claim_epoch ?? 0),
   };
 }
 
+/** Who reports on a task: the worker, and (optionally) the claim it believes it holds. */
+export interface TaskHolder {
+  workerId: string;
+  claimEpoch?: number;
+}
+
+/** What a worker reports: the result of the step, or why it failed. */
+export type TaskOutcome =
+  | { state: "completed"; output: Record<string, unknown>; outputSize: number }
+  | { state: "failed"; message: string; retryable: boolean };
+
+/** The task as it was when the report or heartbeat arrived (absent: no such task for the tenant), and whether it was applied. */
+export interface ReportResult {
+  task?: WorkerTaskRow;
+  applied: boolean;
+}
+
+/** A task the reaper put back in the queue: what the long-pollers waiting for it need to hear. */
+export interface ReapedTask {
+  id: string;
+  tenantId: string;
+  handlerName: string;
+}
+
+/** Who hears of new tasks (the long-poll wake-ups); told before the inserting transaction commits. */
+export interface DispatchListener {
+  dispatched(tenantId: string, handlerName: string): void;
+}
+
+/** The task's instance belongs to the tenant (any tenant when undefined: auth is off). */
+const ofTenant = (tenant: string | undefined) =>
+  tenant === undefined ? sql`true` : sql`instance_id in (select id from ${instances} where tenant_id = ${tenant})`;
+
+/** The task is claimed by the worker — by the claim it names, when it names one. */
+const isHeldBy = (holder: TaskHolder) =>
+  sql`state = 'claimed' and worker_id = ${holder.workerId} and ${holder.claimEpoch === undefined ? sql`true` : sql`claim_epoch = ${holder.claimEpoch}`}`;
+
 export class WorkerTaskRepository {
-  constructor(readonly db: Database) {}
+  constructor(
+    readonly db: Database,
+    private readonly listener?: DispatchListener,
+  ) {}
 
   async insert(task: NewWorkerTask, exec: DatabaseExecutor = this.db): Promise<void> {
     await exec.insert(workerTasks).values(task);
+  }
+
+  /** Queues a step's task for the workers (in the checkpoint's transaction) and tells the listener. */
+  async dispatch(task: NewWorkerTask, tenantId: string, exec: DatabaseExecutor): Promise<void> {
+    await this.insert(task, exec);
+    this.listener?.dispatched(tenantId, task.handlerName);
   }
 
   async get(id: string, exec: DatabaseExecutor = this.db, forUpdate = false): Promise<WorkerTaskRow | undefined> {
@@ -45,22 +93,113 @@ export class WorkerTaskRepository {
 
   /** Claims up to `limit` pending tasks of a handler; concurrent pollers never get the same task. */
   async claim(tenant: string | undefined, handlerName: string, workerId: string, limit: number): Promise<WorkerTaskRow[]> {
-    const ownTenant = tenant === undefined ? sql`true` : sql`instance_id in (select id from ${instances} where tenant_id = ${tenant})`;
     const rows = await queryRows(
       this.db,
       sql`with next as (
             select id from ${workerTasks}
-            where handler_name = ${handlerName} and state = 'pending' and ${ownTenant}
+            where handler_name = ${handlerName} and state = 'pending' and ${ofTenant(tenant)}
             order by created_at
             limit ${limit}
             for update skip locked
           )
           update ${workerTasks} t
-          set state = 'claimed', worker_id = ${workerId}, claimed_at = now(), heartbeat_at = now()
+          set state = 'claimed', worker_id = ${workerId}, claimed_at = now(), heartbeat_at = now(), claim_epoch = t.claim_epoch + 1
           from next where t.id = next.id
           returning t.*`,
     );
     return rows.map(fromSql).sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
+  }
+
+  /**
+   * Puts claims back in the queue (the long poll that made them was abandoned before it could
+   * answer). Only claims still held as made: same worker, same epoch.
+   */
+  async release(tasks: Pick<WorkerTaskRow, "id" | "claimEpoch">[], workerId: string): Promise<number> {
+    if (tasks.length === 0) return 0;
+    const claims = JSON.stringify(tasks.map((t) => ({ id: t.id, epoch: t.claimEpoch })));
+    const rows = await queryRows(
+      this.db,
+      sql`update ${workerTasks} t
+          set state = 'pending', worker_id = null, claimed_at = null, heartbeat_at = null
+          from jsonb_to_recordset(${claims}::jsonb) as c(id uuid, epoch int)
+          where t.id = c.id and t.claim_epoch = c.epoch and t.state = 'claimed' and t.worker_id = ${workerId}
+          returning t.id`,
+    );
+    return rows.length;
+  }
+
+  /**
+   * Returns claimed tasks whose last heartbeat is older than `timeoutMs` to the queue. One
+   * conditional UPDATE, judged by the database's clock: replicas running it at once each reap a
+   * task at most once between them (the row lock serializes them; the loser's WHERE no longer holds).
+   */
+  async reap(timeoutMs: number): Promise<ReapedTask[]> {
+    const rows = await queryRows<{ id: string; tenant_id: string; handler_name: string }>(
+      this.db,
+      sql`with reaped as (
+            update ${workerTasks}
+            set state = 'pending', worker_id = null, claimed_at = null, heartbeat_at = null
+            where state = 'claimed' and heartbeat_at < now() - make_interval(secs => ${timeoutMs / 1000})
+            returning id, instance_id, handler_name
+          )
+          select r.id, i.tenant_id, r.handler_name from reaped r join ${instances} i on i.id = r.instance_id`,
+    );
+    return rows.map((r) => ({ id: r.id, tenantId: r.tenant_id, handlerName: r.handler_name }));
+  }
+
+  /**
+   * Applies a worker's result if `holder` holds the task: the task is finished, a completion's
+   * output stored as the step's BlockOutput, and the instance flagged for its engine (a waiting
+   * one due now) — the same effect as InstanceRepository.markNeedsAttention — in one statement, so
+   * a report costs one round trip. The row lock makes concurrent reports on a task apply once.
+   */
+  async report(taskId: string, tenant: string | undefined, holder: TaskHolder, outcome: TaskOutcome): Promise<ReportResult> {
+    const completed = outcome.state === "completed";
+    const output = completed ? JSON.stringify(outcome.output) : null;
+    const rows = await queryRows(
+      this.db,
+      sql`with t as (
+            select * from ${workerTasks} where id = ${taskId} and ${ofTenant(tenant)} for update
+          ), held as (
+            select * from t where ${isHeldBy(holder)}
+          ), finished as (
+            update ${workerTasks} w
+            set state = ${outcome.state}, completed_at = now(),
+                output = ${output}::jsonb,
+                error_message = ${completed ? null : outcome.message}::text,
+                error_retryable = ${completed ? null : outcome.retryable}::boolean
+            from held where w.id = held.id
+            returning w.id
+          ), stored as (
+            insert into ${blockOutputs} (id, instance_id, block_id, output, output_size, attempt, created_at)
+            select ${randomUUID()}::uuid, instance_id, block_id, ${output}::jsonb, ${completed ? outcome.outputSize : 0}::int, attempt, now()
+            from held where ${completed}
+            returning id
+          ), flagged as (
+            update ${instances} i
+            set needs_attention = true,
+                next_fire_at = case when i.locked_by is null then now() else i.next_fire_at end,
+                state = case when i.state = 'waiting' then 'scheduled' else i.state end
+            from held where i.id = held.instance_id
+            returning i.id
+          )
+          select t.*, exists (select 1 from held) as applied from t`,
+    );
+    return rows.length === 0 ? { applied: false } : { task: fromSql(rows[0]), applied: Boolean(rows[0].applied) };
+  }
+
+  /** Extends `holder`'s claim (one statement); the task as it is, when it is not held. */
+  async heartbeat(taskId: string, tenant: string | undefined, holder: TaskHolder): Promise<ReportResult> {
+    const rows = await queryRows(
+      this.db,
+      sql`with beat as (
+            update ${workerTasks} set heartbeat_at = now()
+            where id = ${taskId} and ${ofTenant(tenant)} and ${isHeldBy(holder)}
+            returning id
+          )
+          select t.*, exists (select 1 from beat) as applied from ${workerTasks} t where t.id = ${taskId} and ${ofTenant(tenant)}`,
+    );
+    return rows.length === 0 ? { applied: false } : { task: fromSql(rows[0]), applied: Boolean(rows[0].applied) };
   }
 
   /** Results of these tasks that the engine has not seen yet (completed or failed). */

@@ -11,8 +11,9 @@ function resultOf(task: Pick<WorkerTaskRow, "state" | "output" | "errorMessage" 
 
 /**
  * Every handler that is not built in: the step becomes a worker task (in the checkpoint's
- * transaction, so it is queued exactly once) and the instance waits until a worker completes or
- * fails it — or until the step's timeout, which withdraws the task and fails the attempt (retryable).
+ * transaction, so it is queued exactly once; long-polling workers are woken once it commits) and
+ * the instance waits until a worker completes or fails it — or until the step's timeout, which
+ * withdraws the task and fails the attempt (retryable).
  */
 export function externalWorker(tasks: WorkerTaskRepository): StepHandler {
   return {
@@ -20,7 +21,7 @@ export function externalWorker(tasks: WorkerTaskRepository): StepHandler {
     async run({ params, instance, handler, blockId, key, attempt, context, data, timeoutMs, now, tx }) {
       if (typeof data.task_id !== "string") {
         const taskId = randomUUID();
-        await tasks.insert(
+        await tasks.dispatch(
           {
             id: taskId,
             instanceId: instance.id,
@@ -32,7 +33,8 @@ export function externalWorker(tasks: WorkerTaskRepository): StepHandler {
             attempt,
             timeoutMs: timeoutMs ?? 0,
           },
-          tx,
+          instance.tenantId,
+          tx!,
         );
         return { kind: "suspended", data: { task_id: taskId, dispatched_at: now }, until: timeoutMs ? now + timeoutMs : undefined, external: true };
       }

@@ -24,6 +24,8 @@ export interface RegistryDependencies {
   triggers: Triggers;
   tasks: WorkerTaskRepository;
   llm: LlmSettings;
+  /** More built-ins by name (recurrent_request). */
+  extra?: Record<string, StepHandler>;
 }
 
 /** The seed's built-in handlers; every other name is dispatched to external workers. */
@@ -47,6 +49,7 @@ export function createHandlerRegistry(deps: RegistryDependencies): HandlerRegist
     ["merge_state", mergeState],
     ["transform", transform],
     ["assert", assert],
+    ...Object.entries(deps.extra ?? {}),
   ]);
   const external = externalWorker(deps.tasks);
   return {

@@ -1,0 +1,1 @@
+export { DescriptorIndex, registerReflection } from "./reflection";

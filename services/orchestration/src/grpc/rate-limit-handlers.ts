@@ -1,0 +1,39 @@
+import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
+import { RateLimitService } from "@cloudforet/proto/cloudforet/orchestration/v1/rate_limit_pb";
+import type { RateLimitRow } from "../db/schema";
+import { formatWindow, type RateLimits } from "../flow/rate-limits";
+import { pageOf } from "../instances/instances";
+import { tenantOf, ts } from "./grpc-mapping";
+
+export function rateLimitMessage(row: RateLimitRow) {
+  return {
+    tenantId: row.tenantId,
+    key: row.key,
+    maxCount: row.maxCount,
+    window: formatWindow(row.windowMs),
+    windowMs: BigInt(row.windowMs),
+    createdAt: ts(row.createdAt),
+    updatedAt: ts(row.updatedAt),
+  };
+}
+
+/** RateLimitService: the limits of the caller's domain (the tenant), as for the other services of this package. */
+export function rateLimitHandlers(rateLimits: RateLimits): ServiceImpl<typeof RateLimitService> {
+  const tenant = (ctx: HandlerContext) => tenantOf(ctx, undefined);
+  return {
+    async set(req, ctx) {
+      return rateLimitMessage(await rateLimits.set(tenant(ctx), req.key, { maxCount: req.maxCount, window: req.window }));
+    },
+    async get(req, ctx) {
+      return rateLimitMessage(await rateLimits.get(tenant(ctx), req.key));
+    },
+    async list(req, ctx) {
+      const { results, totalCount } = await rateLimits.list(tenant(ctx), pageOf(req.offset, req.limit));
+      return { results: results.map(rateLimitMessage), totalCount };
+    },
+    async delete(req, ctx) {
+      await rateLimits.delete(tenant(ctx), req.key);
+      return {};
+    },
+  };
+}

@@ -1,0 +1,126 @@
+// `pnpm load`: the load test (issue 9 §1). Starts the seven services as their own processes on a fresh
+// database, then LOAD_CLIENTS (50) concurrent clients run the mixed workload of ./workload.ts for
+// LOAD_DURATION_S (60) seconds. Prints p50/p99/count/errors per RPC, writes bench/results/load.json,
+// and exits 1 on any unexpected error. RESOURCE_EXHAUSTED (rate limiting, load shedding) is counted
+// apart as "limited": the workload is well formed and below every configured limit, so none is
+// expected either; it is reported, and fails the run only with LOAD_FAIL_ON_LIMITED=1.
+// LOAD_NATS_URL runs the services on JetStream instead of their in-process buses.
+import { mkdirSync, writeFileSync } from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { startPlatformProcesses } from "./platform-processes";
+import { prepareWorkload, type Operation } from "./workload";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+
+function positiveInt(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value <= 0) {
+    process.stderr.write(`${name} must be a positive integer, got "${raw}"\n`);
+    process.exit(2);
+  }
+  return value;
+}
+
+const durationS = positiveInt("LOAD_DURATION_S", 60);
+const clients = positiveInt("LOAD_CLIENTS", 50);
+const failOnLimited = process.env.LOAD_FAIL_ON_LIMITED === "1";
+
+interface RpcStats {
+  latencies: number[];
+  errors: number;
+  limited: number;
+  /** The first few distinct unexpected errors, to print. */
+  samples: Set<string>;
+}
+
+/** A webhook receiver for the notification channel: answers 204 and counts what it got. */
+async function startWebhookSink(): Promise<{ url: string; received: () => number; close(): void }> {
+  let received = 0;
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on("end", () => {
+      received++;
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, received: () => received, close: () => server.close() };
+}
+
+const quantile = (sorted: number[], q: number) => (sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]);
+const ms = (value: number) => (Number.isNaN(value) ? "-" : value >= 100 ? String(Math.round(value)) : value.toFixed(1));
+
+async function runClient(operations: Operation[], stats: Map<string, RpcStats>, deadline: number): Promise<void> {
+  const totalWeight = operations.reduce((sum, op) => sum + op.weight, 0);
+  while (Date.now() < deadline) {
+    let roll = Math.random() * totalWeight;
+    const operation = operations.find((op) => (roll -= op.weight) < 0) ?? operations[operations.length - 1];
+    const entry = stats.get(operation.rpc)!;
+    const started = performance.now();
+    try {
+      await operation.run();
+      entry.latencies.push(performance.now() - started);
+    } catch (err) {
+      const error = ConnectError.from(err);
+      if (error.code === Code.ResourceExhausted) entry.limited++;
+      else {
+        entry.errors++;
+        if (entry.samples.size < 3) entry.samples.add(`${Code[error.code]}: ${error.rawMessage}`);
+      }
+    }
+  }
+}
+
+process.stdout.write(`load: starting the seven services…\n`);
+const platform = await startPlatformProcesses({ natsUrl: process.env.LOAD_NATS_URL });
+const sink = await startWebhookSink();
+let exitCode = 0;
+try {
+  const operations = await prepareWorkload(platform.urls, platform.adminPassword, sink.url);
+  const stats = new Map<string, RpcStats>(operations.map((op) => [op.rpc, { latencies: [], errors: 0, limited: 0, samples: new Set<string>() }]));
+  process.stdout.write(`load: ${clients} clients for ${durationS} s on ${operations.length} RPCs\n`);
+  const started = Date.now();
+  const deadline = started + durationS * 1000;
+  await Promise.all(Array.from({ length: clients }, () => runClient(operations, stats, deadline)));
+  const seconds = (Date.now() - started) / 1000;
+
+  const rows = operations.map((op) => {
+    const entry = stats.get(op.rpc)!;
+    const sorted = [...entry.latencies].sort((a, b) => a - b);
+    return { rpc: op.rpc, count: sorted.length, p50_ms: quantile(sorted, 0.5), p99_ms: quantile(sorted, 0.99), errors: entry.errors, limited: entry.limited, samples: [...entry.samples] };
+  });
+  const total = rows.reduce((sum, row) => sum + row.count, 0);
+  const errors = rows.reduce((sum, row) => sum + row.errors, 0);
+  const limited = rows.reduce((sum, row) => sum + row.limited, 0);
+  const crashed = platform.crashed();
+
+  const header = `  ${"rpc".padEnd(46)} ${"count".padStart(7)} ${"p50 ms".padStart(8)} ${"p99 ms".padStart(8)} ${"errors".padStart(7)} ${"limited".padStart(8)}`;
+  const lines = rows.map((r) => `  ${r.rpc.padEnd(46)} ${String(r.count).padStart(7)} ${ms(r.p50_ms).padStart(8)} ${ms(r.p99_ms).padStart(8)} ${String(r.errors).padStart(7)} ${String(r.limited).padStart(8)}`);
+  process.stdout.write(
+    `\nload: ${clients} clients, ${seconds.toFixed(1)} s, ${total} calls (${Math.round(total / seconds)}/s), ${errors} errors, ${limited} limited; ${sink.received()} webhook deliveries received\n${header}\n${lines.join("\n")}\n`,
+  );
+  for (const row of rows) for (const sample of row.samples) process.stdout.write(`  ✖ ${row.rpc}: ${sample}\n`);
+  for (const crash of crashed) process.stdout.write(`  ✖ ${crash}\n`);
+
+  const resultsDir = path.join(root, "bench", "results");
+  mkdirSync(resultsDir, { recursive: true });
+  writeFileSync(
+    path.join(resultsDir, "load.json"),
+    `${JSON.stringify({ name: "load", clients, durationS: seconds, calls: total, callsPerSecond: total / seconds, errors, limited, webhookDeliveries: sink.received(), rows, crashed, at: new Date().toISOString() }, null, 2)}\n`,
+  );
+  if (errors > 0 || crashed.length > 0 || (failOnLimited && limited > 0)) exitCode = 1;
+  if (total === 0) exitCode = 1;
+} catch (err) {
+  process.stderr.write(`load: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  exitCode = 1;
+} finally {
+  sink.close();
+  await platform.stop();
+}
+process.exit(exitCode);
