@@ -98,7 +98,10 @@ async function createUnsharedObjects() {
   return { workspace_id, project_id };
 }
 
-/** A sequence, a parked instance, its task (claimed by A's worker), a cron and a trigger in domain A. */
+/**
+ * A sequence, a parked instance, its task (claimed by A's worker), a cron, a trigger, a paused
+ * recurrent request and a rate limit in domain A.
+ */
 async function createOrchestrationObjects(): Promise<Record<string, Record<string, string>>> {
   const url = platform.url("orchestration");
   const as = async (procedure: string, body: unknown) => {
@@ -110,6 +113,15 @@ async function createOrchestrationObjects(): Promise<Record<string, Record<strin
   const instance = (await as("InstanceService/Create", { sequence_id: sequence, namespace: "default" })).id as string;
   const cron = (await as("CronService/Create", { namespace: "default", sequence_id: sequence, cron_expr: "0 0 * * *" })).id as string;
   const slug = (await as("TriggerService/Create", { slug: "auth-a-trigger", namespace: "default", sequence_id: sequence })).slug as string;
+  const recurrent = (
+    await as("RecurrentRequestService/Create", {
+      name: "auth-a-recurrent",
+      recurrence: { schedule_type: "INTERVAL", interval_seconds: 86_400 },
+      target: { url: "http://127.0.0.1:9/never", method: "POST" },
+      status: "PAUSED",
+    })
+  ).id as string;
+  const rateLimitKey = (await as("RateLimitService/Set", { key: "auth-a-limit", max_count: 5, window: "1s" })).key as string;
   let task: string | undefined;
   for (let attempt = 0; attempt < 50 && !task; attempt++) {
     const polled = (await as("WorkerService/PollTasks", { handler_name: "auth_a_handler", worker_id: "worker-a", limit: 1, wait_ms: 200 })) as { tasks?: { id: string }[] };
@@ -121,6 +133,8 @@ async function createOrchestrationObjects(): Promise<Record<string, Record<strin
     "cloudforet.orchestration.v1.InstanceService": { id: instance, ids: instance },
     "cloudforet.orchestration.v1.CronService": { id: cron },
     "cloudforet.orchestration.v1.TriggerService": { slug },
+    "cloudforet.orchestration.v1.RecurrentRequestService": { id: recurrent },
+    "cloudforet.orchestration.v1.RateLimitService": { key: rateLimitKey },
     "cloudforet.orchestration.v1.WorkerService": { task_id: task, handler_name: "auth_a_handler" },
   };
 }
