@@ -144,7 +144,7 @@ export const workerTasks = orchestrationSchema.table(
   ],
 );
 
-/** Event triggers by slug, unique per tenant (CRUD lands with the triggers issue; emit_event fires them). */
+/** Event triggers by slug, unique per tenant (TriggerService CRUD; webhooks and emit_event fire them). */
 export const triggers = orchestrationSchema.table(
   "triggers",
   {
