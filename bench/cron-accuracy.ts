@@ -4,22 +4,14 @@
 // first step output − the instant (it ran). Baseline, in the same run and process as the bench
 // driver: a plain Node timer loop aiming at the same whole seconds, recording how late each
 // callback runs — the best a timer-driven scheduler can do on this machine.
-import net, { type AddressInfo } from "node:net";
 import postgres from "postgres";
 import { isQuick, quantile, report } from "./support/report";
 import { startServiceProcess } from "./support/service-process";
+import { freePort } from "@cloudforet/testing";
 
 const quick = isQuick();
 const fires = quick ? 12 : 60;
 const tenant = "domain-default";
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** A timer loop aiming at each of the next `n` whole seconds; returns how late each callback ran (ms). */
 function timerBaseline(n: number): Promise<number[]> {

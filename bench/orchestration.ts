@@ -6,24 +6,16 @@
 // Then batch creation alone: 100,000 instances (`--quick`: 10,000) through REST /instances/batch, due
 // tomorrow so that the engine does not run them, against a bare multi-row INSERT of the same rows.
 import { randomUUID } from "node:crypto";
-import net, { type AddressInfo } from "node:net";
 import postgres from "postgres";
 import { isQuick, report, type BenchRow } from "./support/report";
 import { startServiceProcess } from "./support/service-process";
+import { freePort } from "@cloudforet/testing";
 
 const quick = isQuick();
 const total = quick ? 2_000 : 10_000;
 const createTotal = quick ? 10_000 : 100_000;
 const batch = 1_000;
 const tenant = "domain-default";
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 const restPort = await freePort();
 const service = await startServiceProcess("orchestration", { ORCHESTRATION_HTTP_ADDR: `127.0.0.1:${restPort}`, ORCHESTRATION_TICK_MS: "200" });

@@ -6,24 +6,16 @@
 // the completing transaction itself inserting the next task and the worker re-polls at once — the
 // floor of what the database can do for this round trip.
 import { randomUUID } from "node:crypto";
-import net, { type AddressInfo } from "node:net";
 import postgres from "postgres";
 import { isQuick, quantile, report } from "./support/report";
 import { startServiceProcess } from "./support/service-process";
+import { freePort } from "@cloudforet/testing";
 
 const quick = isQuick();
 const instances = quick ? 10 : 50;
 const steps = 20;
 const handler = "roundtrip_job";
 const tenant = "domain-default";
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 const restPort = await freePort();
 const service = await startServiceProcess("orchestration", { ORCHESTRATION_HTTP_ADDR: `127.0.0.1:${restPort}`, ORCHESTRATION_TICK_MS: "200" });

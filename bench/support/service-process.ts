@@ -3,11 +3,11 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { generateKeyPairSync, sign, type KeyObject } from "node:crypto";
 import http from "node:http";
-import net, { type AddressInfo } from "node:net";
+import { type AddressInfo } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { TOKEN_AUDIENCE, TOKEN_ISSUER } from "@cloudforet/runtime";
-import { createTestDatabase, type TestDatabase } from "@cloudforet/testing";
+import { createTestDatabase, type TestDatabase, freePort } from "@cloudforet/testing";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -70,14 +70,6 @@ async function serveJwks(publicKey: KeyObject): Promise<{ url: string; close(): 
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => server.close() };
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 async function waitReady(url: string, child: ChildProcess): Promise<void> {

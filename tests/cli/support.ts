@@ -1,6 +1,5 @@
 import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -11,17 +10,10 @@ import { monitoringModule } from "@cloudforet/monitoring";
 import { notificationModule } from "@cloudforet/notification";
 import { orchestrationModule } from "@cloudforet/orchestration";
 import { startTestPlatform, type TestPlatform } from "../support/platform";
+import { freePort } from "@cloudforet/testing";
 
 export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const CFCTL = join(REPO_ROOT, "packages/cli/bin/cfctl.mjs");
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** All seven services in this process; inventory knows cloud-service's URL before it starts. */
 export async function startCliPlatform(): Promise<TestPlatform> {

@@ -1,11 +1,10 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { create, type DescService } from "@bufbuild/protobuf";
 import { Health, HealthCheckResponse_ServingStatus } from "@cloudforet/proto/grpc/health/v1/health_pb";
 import { ServerReflection, ServerReflectionRequestSchema, type ServerReflectionResponse } from "@cloudforet/proto/grpc/reflection/v1/reflection_pb";
-import { createTestDatabase, grpcJsClient, grpcJsUnary, testNatsUrl, type TestDatabase } from "@cloudforet/testing";
+import { createTestDatabase, grpcJsClient, grpcJsUnary, testNatsUrl, type TestDatabase, freePort } from "@cloudforet/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -31,14 +30,6 @@ interface Running {
 
 let database: TestDatabase;
 const running: Running[] = [];
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 async function waitUntilReady(service: Running, timeoutMs = 90_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -1,19 +1,11 @@
-import { createServer } from "node:net";
 import { cloudServiceModule } from "@cloudforet/cloud-service";
 import { inventoryModule } from "@cloudforet/inventory";
 import { SecretService } from "@cloudforet/proto/cloudforet/identity/v1/secret_pb";
 import { ServiceAccountService } from "@cloudforet/proto/cloudforet/identity/v1/service_account_pb";
 import { WorkspaceService } from "@cloudforet/proto/cloudforet/identity/v1/workspace_pb";
 import { startTestPlatform, type Identity, type TestPlatform } from "../support/platform";
-
-/** A free local port (inventory must know cloud-service's URL before either starts). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+export { freePort } from "@cloudforet/testing";
+import { freePort } from "@cloudforet/testing";
 
 /** Identity, cloud-service and inventory, wired to each other, with a fast timeout sweep. */
 export async function startInventoryPlatform(env: Record<string, string> = {}): Promise<TestPlatform> {

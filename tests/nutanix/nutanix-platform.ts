@@ -1,4 +1,3 @@
-import { createServer } from "node:net";
 import { cloudServiceModule } from "@cloudforet/cloud-service";
 import { costModule } from "@cloudforet/cost";
 import { inventoryModule } from "@cloudforet/inventory";
@@ -6,14 +5,7 @@ import { monitoringModule } from "@cloudforet/monitoring";
 import { notificationModule } from "@cloudforet/notification";
 import type { PlatformUrls } from "../../plugins/collector-nutanix/src/index";
 import { startTestPlatform, type TestPlatform } from "../support/platform";
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+import { freePort } from "@cloudforet/testing";
 
 /** Every service the Nutanix walkthrough touches; inventory knows cloud-service's URL before it starts. */
 export async function startNutanixPlatform(): Promise<TestPlatform> {

@@ -5,6 +5,8 @@ import { createOrchestrationModule, type OrchestrationModule } from "@cloudforet
 import { TOKEN_AUDIENCE, TOKEN_ISSUER, startService, type RunningService } from "@cloudforet/runtime";
 import { createTestDatabase, type TestDatabase } from "@cloudforet/testing";
 import { SignJWT, generateKeyPair, type CryptoKey } from "jose";
+export { freePort } from "@cloudforet/testing";
+import { freePort } from "@cloudforet/testing";
 
 /** Signs access tokens the way identity does, with a key the engine under test trusts. */
 export class TokenIssuer {
@@ -209,15 +211,6 @@ export interface EngineProcess {
   exited: Promise<number | null>;
   /** The value of an orch8_* counter of this process. */
   counter(name: string): Promise<number>;
-}
-
-export async function freePort(): Promise<number> {
-  const net = await import("node:net");
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** Starts `node --import tsx services/orchestration/src/main.ts` as its own process and waits until it is ready. */

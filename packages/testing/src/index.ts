@@ -10,3 +10,4 @@ export { createTestDatabase, type TestDatabase } from "./test-database";
 export { secretCanary, SECRET_CANARY_PREFIX } from "./secret-canary";
 export { findLeaks, scanTables, LEAK_PATTERNS, type Leak, type TableScan } from "./leak-scan";
 export { sweepCapture, type SweepSummary } from "./leak-sweep";
+export { freePort } from "./free-port";

@@ -1,13 +1,5 @@
 import net from "node:net";
-
-/** A port nothing listens on right now (the OS picks it; we close it at once and reuse the number). */
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+export { freePort } from "@cloudforet/testing";
 
 /** True when something accepts TCP connections on 127.0.0.1:`port`. */
 export function isListening(port: number): Promise<boolean> {

@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { Periodic } from "../engine/periodic";
 import type { CronSchedules } from "./cron-schedules";
 
 export interface CronTickerOptions {
@@ -17,19 +18,18 @@ const MIN_DELAY_MS = 5;
  * is logged and retried at the next one.
  */
 export class CronTicker {
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<unknown>;
-  private stopped = true;
+  private readonly loop: Periodic;
 
   constructor(
     private readonly schedules: CronSchedules,
-    private readonly logger: Logger,
+    logger: Logger,
     private readonly options: CronTickerOptions,
-  ) {}
+  ) {
+    this.loop = new Periodic({ run: () => this.tick(), nextDelayMs: () => this.nextDelay(), logger, what: "cron tick" });
+  }
 
   start(): void {
-    this.stopped = false;
-    this.schedule(0);
+    this.loop.start();
   }
 
   /** Fires everything due now (also what tests call with an injected clock). */
@@ -39,24 +39,8 @@ export class CronTicker {
     for (;;) {
       const result = await this.schedules.fireDue(batch);
       created += result.created;
-      if (result.claimed < batch || this.stopped) return created;
+      if (result.claimed < batch || this.loop.isStopped) return created;
     }
-  }
-
-  private schedule(delayMs: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.running = this.tick()
-        .then(
-          () => undefined,
-          (err) => this.logger.warn({ err }, "cron tick failed; retrying at the next tick"),
-        )
-        .finally(async () => {
-          this.schedule(await this.nextDelay());
-          this.running = undefined;
-        });
-    }, delayMs);
-    this.timer.unref?.();
   }
 
   /**
@@ -66,7 +50,7 @@ export class CronTicker {
    * not polled hot.
    */
   private async nextDelay(): Promise<number> {
-    if (this.stopped) return this.options.tickMs;
+    if (this.loop.isStopped) return this.options.tickMs;
     const until = await this.schedules.msUntilNextDue().catch(() => undefined);
     // Overdue right after a tick: another replica is firing it (its row was locked) — no hurry. (Due
     // exactly now is a timer that woke a hair early: try again in a moment.)
@@ -74,9 +58,7 @@ export class CronTicker {
     return Math.min(this.options.tickMs, Math.max(MIN_DELAY_MS, until));
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running;
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 }

@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { Periodic } from "../engine/periodic";
 import type { RecurrentRequests } from "./recurrent-requests";
 
 /**
@@ -7,19 +8,18 @@ import type { RecurrentRequests } from "./recurrent-requests";
  * the per-due-time idempotency key; a failed tick is logged and retried at the next one.
  */
 export class RecurrentTicker {
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
-  private stopped = true;
+  private readonly loop: Periodic;
 
   constructor(
     private readonly requests: RecurrentRequests,
-    private readonly logger: Logger,
+    logger: Logger,
     private readonly options: { tickMs: number; batchSize?: number },
-  ) {}
+  ) {
+    this.loop = new Periodic({ run: () => this.tick(), nextDelayMs: () => options.tickMs, logger, what: "recurrent request tick" });
+  }
 
   start(): void {
-    this.stopped = false;
-    this.schedule(0);
+    this.loop.start();
   }
 
   /** Fires everything due now; returns how many instances it created. */
@@ -29,29 +29,11 @@ export class RecurrentTicker {
     for (;;) {
       const result = await this.requests.fireDue(batch);
       created += result.created;
-      if (result.claimed < batch || this.stopped) return created;
+      if (result.claimed < batch || this.loop.isStopped) return created;
     }
   }
 
-  private schedule(delayMs: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.running = this.tick()
-        .then(
-          () => undefined,
-          (err) => this.logger.warn({ err }, "recurrent request tick failed; retrying at the next tick"),
-        )
-        .finally(() => {
-          this.running = undefined;
-          this.schedule(this.options.tickMs);
-        });
-    }, delayMs);
-    this.timer.unref?.();
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running;
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 }

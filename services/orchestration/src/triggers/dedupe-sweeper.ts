@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { Periodic } from "../engine/periodic";
 import type { Triggers } from "./triggers";
 
 export interface DedupeSweeperOptions {
@@ -15,19 +16,18 @@ export interface DedupeSweeperOptions {
  * dedupe_key fires a new child again.
  */
 export class DedupeSweeper {
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<unknown>;
-  private stopped = true;
+  private readonly loop: Periodic;
 
   constructor(
     private readonly triggers: Triggers,
     private readonly logger: Logger,
     private readonly options: DedupeSweeperOptions,
-  ) {}
+  ) {
+    this.loop = new Periodic({ run: () => this.sweep(), nextDelayMs: () => options.intervalMs, logger, what: "dedupe sweep" });
+  }
 
   start(): void {
-    this.stopped = false;
-    this.schedule(0);
+    this.loop.start();
   }
 
   /** One sweep now; the number of records deleted. */
@@ -37,22 +37,7 @@ export class DedupeSweeper {
     return deleted;
   }
 
-  private schedule(delayMs: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.running = this.sweep()
-        .catch((err) => this.logger.warn({ err }, "dedupe sweep failed; retrying at the next interval"))
-        .finally(() => {
-          this.running = undefined;
-          this.schedule(this.options.intervalMs);
-        });
-    }, delayMs);
-    this.timer.unref?.();
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running;
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 }
