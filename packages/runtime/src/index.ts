@@ -41,4 +41,4 @@ export {
 } from "./auth";
 export { canAccessWorkspace, requireWorkspaceAccess, requireDomainAccess, readableWorkspaces, type Access } from "./access";
 export { nulGuardInterceptor, findNul } from "./nul-guard";
-export { Keyring, UnknownKeyError, parseKeyList, loadOrCreateKeyFile, type AesKey, type Sealed } from "./keyring";
+export { Keyring, JsonSealer, UnknownKeyError, UnreadableSealError, parseKeyList, loadOrCreateKeyFile, type AesKey, type Sealed } from "./keyring";

@@ -114,3 +114,46 @@ export async function loadOrCreateKeyFile(file: string, kid: string): Promise<{ 
     }
   }
 }
+
+/** A sealed value that does not open: its key is gone, it was tampered with, or it is malformed. */
+export class UnreadableSealError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "UnreadableSealError";
+  }
+}
+
+const SEAL_FORMAT = "v1";
+
+/**
+ * A JSON value sealed for the row that keeps it, as one string `v1:<kid>:<base64>` (a column of its
+ * own rather than a key id column beside it). `boundTo` (the row's id) is the associated data.
+ * Messages name the keys' variable (e.g. NOTIFICATION_CREDENTIALS_KEYS), never the value.
+ */
+export class JsonSealer<T> {
+  private readonly keyring: Keyring;
+
+  constructor(
+    keys: AesKey[],
+    private readonly keysVariable: string,
+  ) {
+    this.keyring = new Keyring(keys);
+  }
+
+  seal(value: T, boundTo: string): string {
+    const { keyId, ciphertext } = this.keyring.seal(JSON.stringify(value), boundTo);
+    return `${SEAL_FORMAT}:${keyId}:${ciphertext}`;
+  }
+
+  /** Throws UnreadableSealError when the key is gone or the value was tampered with. */
+  open(sealed: string, boundTo: string): T {
+    const [format, kid, encoded] = sealed.split(":");
+    if (format !== SEAL_FORMAT || !kid || !encoded) throw new UnreadableSealError("sealed value is malformed");
+    try {
+      return JSON.parse(this.keyring.open({ keyId: kid, ciphertext: encoded }, boundTo)) as T;
+    } catch (err) {
+      if (err instanceof UnknownKeyError) throw new UnreadableSealError(`sealed with key "${kid}", which ${this.keysVariable} no longer holds`);
+      throw new UnreadableSealError("sealed value does not open with its key", { cause: err });
+    }
+  }
+}

@@ -7,7 +7,7 @@ import { WorkerService } from "@cloudforet/proto/cloudforet/orchestration/v1/wor
 import { TriggerService } from "@cloudforet/proto/cloudforet/orchestration/v1/trigger_pb";
 import { RecurrentRequestService } from "@cloudforet/proto/cloudforet/orchestration/v1/recurrent_request_pb";
 import { recurrentRequestHandlers } from "./grpc/recurrent-request-handlers";
-import { loadOrCreateKeyFile } from "./recurrent/credential-sealer";
+import { loadCredentialKeyFile } from "./recurrent/credential-sealer";
 import { RateLimitService } from "@cloudforet/proto/cloudforet/orchestration/v1/rate_limit_pb";
 import { readOrchestrationConfig } from "./config";
 import { outbox } from "./db/schema";
@@ -69,7 +69,7 @@ export function createOrchestrationModule(options: OrchestrationModuleOptions = 
         config.httpPort = 0;
       }
       // Recurrent requests' credentials: sealed with ORCHESTRATION_CREDENTIALS_KEYS, else a key file under the data dir.
-      const credentialKeys = config.recurrent.credentialKeys ?? (await loadOrCreateKeyFile(context.config.dataDir));
+      const credentialKeys = config.recurrent.credentialKeys ?? (await loadCredentialKeyFile(context.config.dataDir));
       const orchestration = new Orchestration({ db: context.db, bus: context.bus, logger: context.logger, config, databaseUrl: context.config.databaseUrl, clock: options.clock, credentialKeys });
       const authenticate = (context as { authenticate?: Authenticate }).authenticate;
       rest = await startRestServer({

@@ -1,52 +1,24 @@
 import path from "node:path";
 import type { JsonObject } from "@bufbuild/protobuf";
-import { Keyring, UnknownKeyError, loadOrCreateKeyFile, parseKeyList, type AesKey } from "@cloudforet/runtime";
+import { JsonSealer, UnreadableSealError, loadOrCreateKeyFile, parseKeyList, type AesKey } from "@cloudforet/runtime";
 
 /** One AES-256 key of NOTIFICATION_CREDENTIALS_KEYS. */
 export type CredentialKey = AesKey;
 
-const FORMAT = "v1";
-
 /** Parses `kid:base64key[,kid:base64key…]`; messages name key ids, never key material. */
 export const parseCredentialKeys = parseKeyList;
 
-export class CredentialsUnreadableError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = "CredentialsUnreadableError";
-  }
-}
+/** Sealed credentials that do not open (key gone, tampered, malformed). */
+export const CredentialsUnreadableError = UnreadableSealError;
 
 /**
- * Seals a channel's secret data for the row that keeps it, as one string `v1:<kid>:<base64>`. The
- * channel id is bound as associated data, so a sealed value copied onto another channel does not
- * open there. The first key seals; every key opens (rotation as the keyring describes).
+ * Seals a channel's secret data for the row that keeps it. The channel id is bound as associated
+ * data, so a sealed value copied onto another channel does not open there; the first key seals,
+ * every key opens (rotation).
  */
-export class CredentialSealer {
-  private readonly keyring: Keyring;
-
+export class CredentialSealer extends JsonSealer<JsonObject> {
   constructor(keys: CredentialKey[]) {
-    if (keys.length === 0) throw new Error("a sealer needs at least one key");
-    this.keyring = new Keyring(keys);
-  }
-
-  seal(data: JsonObject, channelId: string): string {
-    const { keyId, ciphertext } = this.keyring.seal(JSON.stringify(data), channelId);
-    return `${FORMAT}:${keyId}:${ciphertext}`;
-  }
-
-  /** Throws CredentialsUnreadableError when the key is gone or the value was tampered with. */
-  open(sealed: string, channelId: string): JsonObject {
-    const [format, kid, encoded] = sealed.split(":");
-    if (format !== FORMAT || !kid || !encoded) throw new CredentialsUnreadableError("sealed credentials are malformed");
-    try {
-      return JSON.parse(this.keyring.open({ keyId: kid, ciphertext: encoded }, channelId)) as JsonObject;
-    } catch (err) {
-      if (err instanceof UnknownKeyError) {
-        throw new CredentialsUnreadableError(`credentials were sealed with key "${kid}", which NOTIFICATION_CREDENTIALS_KEYS no longer holds`);
-      }
-      throw new CredentialsUnreadableError("sealed credentials do not open with their key", { cause: err });
-    }
+    super(keys, "NOTIFICATION_CREDENTIALS_KEYS");
   }
 }
 
