@@ -23,24 +23,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../inventory/inventory-platform";
 import { notificationTestEnv } from "../notification/support/env";
 import { startTestPlatform, type TestPlatform } from "../support/platform";
-import { createApiKeyUser, platformUrls } from "./support";
+import { createApiKeyUser, platformUrls, rejection } from "./support";
 
 const SERVICES = ["identity", "inventory", "cloud-service", "cost", "monitoring", "notification"];
 
 let platform: TestPlatform;
 let client: Client;
 let apiKey: string;
-
-/** The error a promise rejects with (fails the test when it resolves). */
-async function rejection(promise: Promise<unknown>): Promise<APIError> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).toBeInstanceOf(APIError);
-    return err as APIError;
-  }
-  return expect.fail("expected the call to fail");
-}
 
 beforeAll(async () => {
   const cloudServicePort = await freePort();

@@ -6,21 +6,12 @@ import { Recurrence_ScheduleType, RecurrentRequest_Status } from "@cloudforet/pr
 import { APIError, Client, ConflictError, NotFoundError, ValidationError } from "@cloudforet/sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually, startHttpServer, startOrchestration, type TestHttpServer, type TestOrchestration } from "../orchestration/support";
+import { rejection } from "./support";
 
 let orch: TestOrchestration;
 let client: Client;
 let hits: TestHttpServer;
 let sequenceId: string;
-
-async function rejection(promise: Promise<unknown>): Promise<APIError> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).toBeInstanceOf(APIError);
-    return err as APIError;
-  }
-  return expect.fail("expected the call to fail");
-}
 
 beforeAll(async () => {
   hits = await startHttpServer(() => ({ status: 200, body: { ok: true } }));

@@ -4,19 +4,10 @@ import { TaskInstance_State } from "@cloudforet/proto/cloudforet/orchestration/v
 import { APIError, Client, ConflictError, NotFoundError, ValidationError } from "@cloudforet/sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startOrchestration, type TestOrchestration } from "../orchestration/support";
+import { rejection } from "./support";
 
 let orch: TestOrchestration;
 let client: Client;
-
-async function rejection(promise: Promise<unknown>): Promise<APIError> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).toBeInstanceOf(APIError);
-    return err as APIError;
-  }
-  return expect.fail("expected the call to fail");
-}
 
 beforeAll(async () => {
   orch = await startOrchestration();

@@ -10,7 +10,7 @@ import { APIError, AuthenticationError, Client, ConnectionError, NotFoundError, 
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { freePort } from "../inventory/inventory-platform";
 import { startTestPlatform, type TestPlatform } from "../support/platform";
-import { createApiKeyUser, GrpcProxy } from "./support";
+import { createApiKeyUser, GrpcProxy, rejection } from "./support";
 
 const CS = "/cloudforet.cloud_service.v1.CloudServiceService";
 const JOBS = "/cloudforet.inventory.v1.JobService";
@@ -20,16 +20,6 @@ let apiKey: string;
 let csProxy: GrpcProxy;
 let inventoryProxy: GrpcProxy;
 let client: Client;
-
-async function rejection(promise: Promise<unknown>): Promise<APIError> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).toBeInstanceOf(APIError);
-    return err as APIError;
-  }
-  return expect.fail("expected the call to fail");
-}
 
 const vm = (i: number) => ({
   cloudServiceType: "sdkpage.Machine",

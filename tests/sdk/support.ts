@@ -1,6 +1,7 @@
 import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
-import { Client, type ClientOptions } from "@cloudforet/sdk";
+import { APIError, Client, type ClientOptions } from "@cloudforet/sdk";
+import { expect } from "vitest";
 import { ApiKeyService } from "@cloudforet/proto/cloudforet/identity/v1/api_key_pb";
 import { RoleBinding_Role, UserService } from "@cloudforet/proto/cloudforet/identity/v1/user_pb";
 import { ADMIN_PASSWORD, type TestPlatform } from "../support/platform";
@@ -138,3 +139,14 @@ export class GrpcProxy {
 }
 
 export { Client };
+
+/** The APIError a promise rejects with (fails the test when it resolves or rejects with something else). */
+export async function rejection(promise: Promise<unknown>): Promise<APIError> {
+  try {
+    await promise;
+  } catch (err) {
+    expect(err).toBeInstanceOf(APIError);
+    return err as APIError;
+  }
+  return expect.fail("expected the call to fail");
+}
