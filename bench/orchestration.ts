@@ -69,9 +69,9 @@ async function baseline(steps: number): Promise<number> {
   const workers = 4;
   const started = performance.now();
   for (let from = 0; from < total; from += batch) {
-    const rows = Array.from({ length: Math.min(batch, total - from) }, () => ({ id: randomUUID(), sequence_id: sequenceId, tenant_id: tenant, namespace, state: "scheduled", next_fire_at: new Date().toISOString() }));
-    await sql`insert into orchestration.instances_baseline (id, sequence_id, tenant_id, namespace, state, next_fire_at)
-              select * from jsonb_to_recordset(${sql.json(rows)}::jsonb) as x(id uuid, sequence_id uuid, tenant_id text, namespace text, state text, next_fire_at timestamptz)`;
+    const rows = Array.from({ length: Math.min(batch, total - from) }, () => ({ id: randomUUID(), sequence_id: sequenceId, domain_id: tenant, tenant_id: tenant, namespace, state: "scheduled", next_fire_at: new Date().toISOString() }));
+    await sql`insert into orchestration.instances_baseline (id, sequence_id, domain_id, tenant_id, namespace, state, next_fire_at)
+              select * from jsonb_to_recordset(${sql.json(rows)}::jsonb) as x(id uuid, sequence_id uuid, domain_id text, tenant_id text, namespace text, state text, next_fire_at timestamptz)`;
   }
   const worker = async (name: string) => {
     for (;;) {
@@ -124,9 +124,9 @@ async function baselineBatchCreate(): Promise<number> {
   const due = new Date(Date.now() + 86_400_000).toISOString();
   const started = performance.now();
   for (let from = 0; from < createTotal; from += batch) {
-    const rows = Array.from({ length: Math.min(batch, createTotal - from) }, () => ({ id: randomUUID(), sequence_id: sequenceId, tenant_id: tenant, namespace: "create-only", state: "scheduled", next_fire_at: due }));
-    await sql`insert into orchestration.instances_baseline (id, sequence_id, tenant_id, namespace, state, next_fire_at)
-              select * from jsonb_to_recordset(${sql.json(rows)}::jsonb) as x(id uuid, sequence_id uuid, tenant_id text, namespace text, state text, next_fire_at timestamptz)`;
+    const rows = Array.from({ length: Math.min(batch, createTotal - from) }, () => ({ id: randomUUID(), sequence_id: sequenceId, domain_id: tenant, tenant_id: tenant, namespace: "create-only", state: "scheduled", next_fire_at: due }));
+    await sql`insert into orchestration.instances_baseline (id, sequence_id, domain_id, tenant_id, namespace, state, next_fire_at)
+              select * from jsonb_to_recordset(${sql.json(rows)}::jsonb) as x(id uuid, sequence_id uuid, domain_id text, tenant_id text, namespace text, state text, next_fire_at timestamptz)`;
   }
   return createTotal / ((performance.now() - started) / 1000);
 }

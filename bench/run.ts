@@ -13,13 +13,17 @@ const wanted = args.filter((a) => !a.startsWith("--"));
 /** Every benchmark, in the order they run: one line each (bench/<name>.ts). */
 const registered = [
   "rpc-overhead",
+  "authenticated-read",
   "cloud-service-query",
   "resource-ingest",
+  "history-overhead",
   "cost-ingest",
   "metric-ingest",
+  "remote-write",
   "orchestration",
   "cron-accuracy",
   "worker-roundtrip",
+  "idle-chatter",
 ];
 
 // A bench file nobody registered would silently never run: say so.

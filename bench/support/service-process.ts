@@ -1,13 +1,12 @@
 // Runs one service as its own process (as in production) against a fresh database, with a local
 // JWKS endpoint standing in for identity so the bench can mint the tokens its calls carry.
-import { spawn, type ChildProcess } from "node:child_process";
 import { generateKeyPairSync, sign, type KeyObject } from "node:crypto";
 import http from "node:http";
 import { type AddressInfo } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { TOKEN_AUDIENCE, TOKEN_ISSUER } from "@cloudforet/runtime";
-import { createTestDatabase, type TestDatabase, freePort } from "@cloudforet/testing";
+import { createTestDatabase, type TestDatabase, freePort, startServiceProcess as startProcess, type ServiceProcess as ChildService } from "@cloudforet/testing";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -21,34 +20,39 @@ export interface ServiceProcess {
   stop(): Promise<void>;
 }
 
+/** Required with DATABASE_URL by the services that seal credentials. */
+const BENCH_CREDENTIALS_KEYS = {
+  NOTIFICATION_CREDENTIALS_KEYS: `bench:${Buffer.alloc(32, 4).toString("base64")}`,
+  ORCHESTRATION_CREDENTIALS_KEYS: `bench:${Buffer.alloc(32, 5).toString("base64")}`,
+  INVENTORY_CREDENTIALS_KEYS: `bench:${Buffer.alloc(32, 6).toString("base64")}`,
+  CLOUDFORET_OUTBOUND_ALLOW: "127.0.0.1/32,::1", // local plugins, webhooks and targets
+};
+
 /** Starts services/<name>/src/main.ts with DATABASE_URL set to a new database; waits until it is ready. */
 export async function startServiceProcess(name: string, env: Record<string, string> = {}): Promise<ServiceProcess> {
   const database: TestDatabase = await createTestDatabase(`bench_${name.replace(/-/g, "_")}`);
   const keys = generateKeyPairSync("ed25519");
   const jwks = await serveJwks(keys.publicKey);
-  const port = await freePort();
-  const prefix = name.toUpperCase().replace(/-/g, "_");
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", path.join(repoRoot, "services", name, "src", "main.ts")], {
-    cwd: repoRoot,
-    env: { ...process.env, DATABASE_URL: database.url, [`${prefix}_ADDR`]: `127.0.0.1:${port}`, IDENTITY_URL: jwks.url, LOG_LEVEL: "warn", ...env },
-    stdio: ["ignore", "inherit", "inherit"],
-  });
-  const url = `http://127.0.0.1:${port}`;
+  let service: ChildService;
+  try {
+    service = await startProcess({
+      root: repoRoot,
+      name,
+      port: await freePort(),
+      env: { DATABASE_URL: database.url, IDENTITY_URL: jwks.url, LOG_LEVEL: "warn", ...BENCH_CREDENTIALS_KEYS, ...env },
+      stdio: "inherit",
+    });
+  } catch (err) {
+    jwks.close();
+    await database.drop();
+    throw err;
+  }
   const stop = async () => {
-    if (child.exitCode === null) {
-      child.kill("SIGTERM");
-      await new Promise((resolve) => child.once("exit", resolve));
-    }
+    await service.stop();
     jwks.close();
     await database.drop();
   };
-  try {
-    await waitReady(url, child);
-  } catch (err) {
-    await stop();
-    throw err;
-  }
-  return { url, databaseUrl: database.url, token: adminToken(keys.privateKey), stop };
+  return { url: service.url, databaseUrl: database.url, token: adminToken(keys.privateKey), stop };
 }
 
 const base64url = (value: Buffer | string) => Buffer.from(value).toString("base64url");
@@ -70,15 +74,4 @@ async function serveJwks(publicKey: KeyObject): Promise<{ url: string; close(): 
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => server.close() };
-}
-
-async function waitReady(url: string, child: ChildProcess): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`the service exited with code ${child.exitCode} before it was ready`);
-    const ready = await fetch(`${url}/health/ready`).then((r) => r.ok, () => false);
-    if (ready) return;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error(`the service at ${url} was not ready within 60 s`);
 }

@@ -2,11 +2,8 @@
 import { create, type JsonObject } from "@bufbuild/protobuf";
 import { Job_Status, JobSchema } from "@cloudforet/proto/cloudforet/inventory/v1/job_pb";
 import { describe, expect, it } from "vitest";
-import { expandEnv } from "../../packages/cli/src/apply/documents";
-import { UsageError } from "../../packages/cli/src/cli-error";
-import { progressLine } from "../../packages/cli/src/commands/job";
-import { parseFilter, parseSort } from "../../packages/cli/src/filters";
-import { renderTable } from "../../packages/cli/src/output/table";
+// The CLI package's exports (tests/ does not depend on @cloudforet/cli, so by its index's path).
+import { expandEnv, parseFilter, parseSort, progressLine, renderTable, UsageError } from "../../packages/cli/src/index";
 
 describe("--filter", () => {
   it("maps each operator to the query language", () => {

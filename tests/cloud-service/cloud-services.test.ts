@@ -191,7 +191,7 @@ describe("Upsert and BatchUpsert", () => {
   it("creates, then updates the resource its match rule finds (data replaced, tags merged)", async () => {
     const first = await client.upsert({ ...item("u1"), tags: { a: "1" } });
     expect(first).toMatchObject({ created: true, state: "ACTIVE", workspaceId: "" });
-    const second = await client.upsert({ ...item("u1"), data: { size_gb: 20, state: "ATTACHED" }, tags: { b: "2" }, collectorId: "collector-x", jobTaskId: "task-x" });
+    const second = await client.upsert({ ...item("u1"), data: { size_gb: 20, state: "ATTACHED" }, tags: { b: "2" }, collectorId: "collector-x", jobTaskId: "task-x", collectorRulesApplied: true });
     expect(second).toMatchObject({ created: false, cloudServiceId: first.cloudServiceId, state: "ATTACHED", data: { size_gb: 20, state: "ATTACHED" }, tags: { a: "1", b: "2" }, collectorId: "collector-x" });
     expect(second.lastCollectedAt).toBeDefined();
   });

@@ -167,6 +167,22 @@ describe("CostService.BatchCreate", () => {
     ]);
   });
 
+  it("echoes a hostile bad value printable and short: NULs and lone surrogates become U+FFFD, 256 characters at most", async () => {
+    const response = await costs.batchCreate({
+      costs: [
+        { date: "\u0000".repeat(5_000), cost: 1, resourceId: "vm-nul" },
+        { date: "2024-01-0\uD800", cost: 1, resourceId: "vm-surrogate" },
+      ],
+    });
+    expect(response.failures.map((f) => [f.index, f.parameter])).toEqual([
+      [0, "date"],
+      [1, "date"],
+    ]);
+    const [nul, surrogate] = response.failures.map((f) => f.value?.kind.value);
+    expect(nul).toBe(`${"\uFFFD".repeat(256)}…`);
+    expect(surrogate).toBe("2024-01-0\uFFFD");
+  });
+
   it("sums exactly in decimals: 0.1 + 0.2 is 0.3 and a thousand cents are 10", async () => {
     const tenths = await costs.batchCreate({ costs: [0.1, 0.2].map((cost) => ({ date: "2024-02-01", cost, resourceId: "vm-sum" })) });
     expect(tenths.totalCost).toBe(0.3);

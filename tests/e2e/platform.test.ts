@@ -1,10 +1,9 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { create, type DescService } from "@bufbuild/protobuf";
 import { Health, HealthCheckResponse_ServingStatus } from "@cloudforet/proto/grpc/health/v1/health_pb";
 import { ServerReflection, ServerReflectionRequestSchema, type ServerReflectionResponse } from "@cloudforet/proto/grpc/reflection/v1/reflection_pb";
-import { createTestDatabase, grpcJsClient, grpcJsUnary, testNatsUrl, type TestDatabase, freePort } from "@cloudforet/testing";
+import { createTestDatabase, grpcJsClient, grpcJsUnary, startPlatformProcesses, testNatsUrl, type PlatformProcesses, type TestDatabase, freePort } from "@cloudforet/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -20,64 +19,38 @@ const platform: { name: string; services: string[] }[] = [
   { name: "orchestration", services: ["SequenceService", "InstanceService", "CronService", "WorkerService", "TriggerService"].map((s) => `cloudforet.orchestration.v1.${s}`) },
 ];
 
-interface Running {
-  name: string;
-  port: number;
-  child: ChildProcess;
-  exit: Promise<number | null>;
-  output: string[];
-}
-
 let database: TestDatabase;
-const running: Running[] = [];
-
-async function waitUntilReady(service: Running, timeoutMs = 90_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (service.child.exitCode !== null) throw new Error(`${service.name} exited early:\n${service.output.join("")}`);
-    const ok = await fetch(`http://127.0.0.1:${service.port}/health/ready`).then((r) => r.ok, () => false);
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`${service.name} not ready after ${timeoutMs} ms:\n${service.output.join("")}`);
-}
+let processes: PlatformProcesses;
 
 const ADMIN_PASSWORD = "e2e-Admin-Passw0rd";
 
 beforeAll(async () => {
   database = await createTestDatabase("e2e");
-  const ports = await Promise.all(platform.map(() => freePort()));
-  const orchestrationRestPort = await freePort();
-  const identityUrl = `http://127.0.0.1:${ports[0]}`;
-  for (const [index, { name }] of platform.entries()) {
-    const port = ports[index];
-    const prefix = name.toUpperCase().replace(/-/g, "_");
-    const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "services", name, "src/main.ts")], {
-      cwd: root,
-      env: {
-        ...process.env,
-        DATABASE_URL: database.url,
-        NATS_URL: testNatsUrl(),
-        [`${prefix}_ADDR`]: `127.0.0.1:${port}`,
-        IDENTITY_URL: identityUrl,
-        ORCHESTRATION_HTTP_ADDR: `127.0.0.1:${orchestrationRestPort}`,
-        CLOUDFORET_ADMIN_PASSWORD: ADMIN_PASSWORD,
-        IDENTITY_SECRET_KEYS: `e2e:${Buffer.alloc(32, 7).toString("base64")}`,
-        LOG_LEVEL: "warn",
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    const output: string[] = [];
-    child.stdout?.on("data", (chunk) => output.push(String(chunk)));
-    child.stderr?.on("data", (chunk) => output.push(String(chunk)));
-    const exit = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-    running.push({ name, port, child, exit, output });
-  }
-  await Promise.all(running.map((s) => waitUntilReady(s)));
+  const ports = Object.fromEntries(await Promise.all(platform.map(async ({ name }) => [name, await freePort()] as const)));
+  processes = await startPlatformProcesses({
+    root,
+    services: platform.map((s) => s.name),
+    ports,
+    env: {
+      DATABASE_URL: database.url,
+      NATS_URL: testNatsUrl(),
+      IDENTITY_URL: `http://127.0.0.1:${ports.identity}`,
+      ORCHESTRATION_HTTP_ADDR: `127.0.0.1:${await freePort()}`,
+      CLOUDFORET_ADMIN_PASSWORD: ADMIN_PASSWORD,
+      IDENTITY_SECRET_KEYS: `e2e:${Buffer.alloc(32, 7).toString("base64")}`,
+      NOTIFICATION_CREDENTIALS_KEYS: `e2e:${Buffer.alloc(32, 8).toString("base64")}`,
+      ORCHESTRATION_CREDENTIALS_KEYS: `e2e:${Buffer.alloc(32, 9).toString("base64")}`,
+      INVENTORY_CREDENTIALS_KEYS: `e2e:${Buffer.alloc(32, 10).toString("base64")}`,
+      CLOUDFORET_OUTBOUND_ALLOW: "127.0.0.1/32,::1", // local plugins, webhooks and targets
+      LOG_LEVEL: "warn",
+    },
+    readyTimeoutMs: 90_000,
+    pollIntervalMs: 250,
+  });
 }, 180_000);
 
 afterAll(async () => {
-  for (const s of running) if (s.child.exitCode === null) s.child.kill("SIGKILL");
+  await processes?.kill();
   await database?.drop();
 });
 
@@ -99,7 +72,7 @@ function listServices(service: DescService, address: string): Promise<string[]> 
 
 describe("the seven services as separate processes on real Postgres and NATS", () => {
   it.each(platform)("$name serves health and reflection to @grpc/grpc-js", async ({ name, services }) => {
-    const { port } = running.find((r) => r.name === name)!;
+    const { port } = processes.service(name);
     const address = `127.0.0.1:${port}`;
     const health = grpcJsClient(Health, address);
     for (const service of ["", ...services]) {
@@ -112,7 +85,7 @@ describe("the seven services as separate processes on real Postgres and NATS", (
   });
 
   it.each(platform)("$name answers a Connect JSON call over HTTP/1.1 with plain fetch", async ({ name }) => {
-    const { port } = running.find((r) => r.name === name)!;
+    const { port } = processes.service(name);
     const res = await fetch(`http://127.0.0.1:${port}/grpc.health.v1.Health/Check`, {
       method: "POST",
       headers: { "content-type": "application/json" },
@@ -126,7 +99,7 @@ describe("the seven services as separate processes on real Postgres and NATS", (
   });
 
   it("a token from identity's Login is verified by another service, which refuses calls without one", async () => {
-    const portOf = (name: string) => running.find((r) => r.name === name)!.port;
+    const portOf = (name: string) => processes.service(name).port;
     const post = (service: string, path: string, body: unknown, token?: string) =>
       fetch(`http://127.0.0.1:${portOf(service)}/${path}`, {
         method: "POST",
@@ -149,9 +122,8 @@ describe("the seven services as separate processes on real Postgres and NATS", (
 
   it("every service stops gracefully on SIGTERM with exit code 0 within 10 s", async () => {
     const started = Date.now();
-    for (const s of running) s.child.kill("SIGTERM");
-    const codes = await Promise.all(running.map((s) => s.exit));
-    expect(codes).toEqual(running.map(() => 0));
+    const codes = await processes.stop();
+    expect(codes).toEqual(processes.all().map(() => 0));
     expect(Date.now() - started).toBeLessThan(10_000);
   }, 20_000);
 });

@@ -77,7 +77,8 @@ describe("DomainService", () => {
     expect((await tenant.workspaces.list({})).results.map((w) => w.domainId)).toEqual(["domain-tenant"]);
     await admin().domains.delete({ domainId: "domain-tenant" });
     expect(await failure(tenant.workspaces.list({}))).toMatchObject({ code: "ERROR_AUTHENTICATE_FAILURE" });
-    expect(await failure(loginAs(identity.url, "domain-tenant", "admin", "Domain-Admin-Passw0rd"))).toMatchObject({ code: "ERROR_NOT_FOUND" });
+    // A deleted domain answers like any bad credentials (no domain enumeration through Login).
+    expect(await failure(loginAs(identity.url, "domain-tenant", "admin", "Domain-Admin-Passw0rd"))).toMatchObject({ code: "ERROR_AUTHENTICATE_FAILURE" });
   });
 });
 

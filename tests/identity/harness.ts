@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import type { ClientSessionOptions } from "node:http2";
 import type { DescService } from "@bufbuild/protobuf";
 import { createClient, type Client } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
@@ -27,6 +28,11 @@ export interface IdentityHarness {
   adminToken: string;
   /** A client of identity, calling with `token` (none: anonymous). */
   client<S extends DescService>(service: S, token?: string): Client<S>;
+  /**
+   * A client whose connection comes from `localAddress` (any 127.x.y.z works on Linux), so a test can
+   * be two clients on two addresses, as login throttling sees them.
+   */
+  clientFrom<S extends DescService>(service: S, localAddress: string, token?: string): Client<S>;
   /** Stops and starts identity again on the same database, with some variables changed. */
   restart(changes?: Record<string, string | undefined>): Promise<void>;
   close(): Promise<void>;
@@ -54,6 +60,12 @@ export async function startIdentity(extraEnv: Record<string, string> = {}): Prom
     client(desc, token) {
       return createClient(desc, createConnectTransport({ baseUrl: harness.url, httpVersion: "2", interceptors: token ? [bearer(token)] : [] }));
     },
+    clientFrom(desc, localAddress, token) {
+      return createClient(
+        desc,
+        createConnectTransport({ baseUrl: harness.url, httpVersion: "2", nodeOptions: fromAddress(localAddress), interceptors: token ? [bearer(token)] : [] }),
+      );
+    },
     async restart(changes = {}) {
       await service.close();
       env = { ...env };
@@ -73,6 +85,13 @@ export async function startIdentity(extraEnv: Record<string, string> = {}): Prom
   };
   return harness;
 }
+
+/**
+ * Transport node options that bind the client's side of the connection to `localAddress`.
+ * http2.connect hands its options to net.connect, which honours localAddress; Node's typings of
+ * ClientSessionOptions just do not list it.
+ */
+export const fromAddress = (localAddress: string) => ({ localAddress }) as ClientSessionOptions;
 
 /** The decoded taxonomy error of a call that must fail. */
 export function failure(promise: Promise<unknown>): Promise<DecodedError> {

@@ -93,11 +93,15 @@ describe("Authenticate Plugin (AuthService.Login)", () => {
     expect(errorInfo(unknown.json)?.reason).toBe(errorInfo(wrong.json)?.reason);
   });
 
-  it("answers an unknown domain with NOT_FOUND ERROR_NOT_FOUND naming domain_id", async () => {
+  // The seed's client also handles NOT_FOUND for a missing domain, but answering it would tell a
+  // guesser which domains exist: an unknown domain is just another failed login.
+  it("answers an unknown domain like a wrong password: UNAUTHENTICATED ERROR_AUTHENTICATE_FAILURE", async () => {
     const { status, json } = await call("AuthService/Login", { domain_id: "domain-missing", user_id: "plugin-service-account", password: "plugin-api-key-12345" });
-    expect(status).toBe(404);
-    expect(json.code).toBe("not_found");
-    expect(errorInfo(json)).toMatchObject({ reason: "ERROR_NOT_FOUND", metadata: { domain_id: "domain-missing" } });
+    expect(status).toBe(401);
+    expect(json.code).toBe("unauthenticated");
+    expect(json.message).toBe("Invalid credentials");
+    expect(errorInfo(json)?.reason).toBe("ERROR_AUTHENTICATE_FAILURE");
+    expect(Object.keys(errorInfo(json)?.metadata ?? {})).toEqual(["request_id"]);
   });
 
   it("answers a missing field with INVALID_ARGUMENT naming it", async () => {

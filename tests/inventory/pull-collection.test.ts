@@ -8,6 +8,7 @@ import { Job_Status, JobService, JobServiceWatchResponse_Kind, type Job } from "
 import { JobTask_Status, JobTaskService, type JobTask } from "@cloudforet/proto/cloudforet/inventory/v1/job_task_pb";
 import { servePlugin, type ServedPlugin } from "@cloudforet/plugin-sdk";
 import type { JsonObject } from "@bufbuild/protobuf";
+import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TestPlatform } from "../support/platform";
 import { createNutanixAccounts, startInventoryPlatform } from "./inventory-platform";
@@ -165,4 +166,27 @@ describe("resources a collection no longer sees", () => {
     expect(await state()).toBe("OFF");
     expect(await countOf([{ k: "collector_id", v: text("collector-sweep") }])).toBe(20);
   }, 120_000);
+});
+
+describe("launching a job", () => {
+  it("commits the job with its tasks: a task that cannot be written leaves no job to block the next Collect", async () => {
+    await collector("collector-atomic", { count: 3 });
+    const sql = postgres(platform.databaseUrl, { max: 1, onnotice: () => {} });
+    try {
+      // The database refuses this collector's tasks (as a process dying between the two writes would leave them unwritten).
+      await sql.unsafe(`create function inventory.refuse_atomic_task() returns trigger language plpgsql as $$ begin raise exception 'task refused by the test'; end $$`);
+      await sql.unsafe(
+        `create trigger refuse_atomic_task before insert on inventory.job_tasks for each row when (new.collector_id = 'collector-atomic') execute function inventory.refuse_atomic_task()`,
+      );
+      await failure(collectors.collect({ collectorId: "collector-atomic", serviceAccountIds: ["sa-pull-01"] }));
+      const [{ n }] = await sql`select count(*)::int as n from inventory.jobs where collector_id = 'collector-atomic'`;
+      expect(n).toBe(0);
+    } finally {
+      await sql.unsafe(`drop trigger if exists refuse_atomic_task on inventory.job_tasks`);
+      await sql.unsafe(`drop function if exists inventory.refuse_atomic_task()`);
+      await sql.end();
+    }
+    const { job } = await collect("collector-atomic", ["sa-pull-01"]);
+    expect(job).toMatchObject({ status: Job_Status.FINISHED, totalTaskCount: 1 });
+  }, 60_000);
 });

@@ -4,7 +4,8 @@
 // and exits 1 on any unexpected error. RESOURCE_EXHAUSTED (rate limiting, load shedding) is counted
 // apart as "limited": the workload is well formed and below every configured limit, so none is
 // expected either; it is reported, and fails the run only with LOAD_FAIL_ON_LIMITED=1.
-// LOAD_NATS_URL runs the services on JetStream instead of their in-process buses.
+// LOAD_NATS_URL runs the services on JetStream instead of their in-process buses. The services run as
+// their compiled bundles, as in production (LOAD_FROM_SOURCE=1: their TypeScript through tsx).
 import { mkdirSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -78,7 +79,7 @@ async function runClient(operations: Operation[], stats: Map<string, RpcStats>, 
 }
 
 process.stdout.write(`load: starting the seven services…\n`);
-const platform = await startPlatformProcesses({ natsUrl: process.env.LOAD_NATS_URL });
+const platform = await startPlatformProcesses({ natsUrl: process.env.LOAD_NATS_URL, compiled: process.env.LOAD_FROM_SOURCE !== "1" });
 const sink = await startWebhookSink();
 let exitCode = 0;
 try {

@@ -92,10 +92,11 @@ describe("ChannelService.Create", () => {
   it("takes credentials from an identity secret: NOT_FOUND when it does not exist, INVALID_ARGUMENT when its data does not fit", async () => {
     const missing = await failure(channels.create({ name: "mail", channelType: Channel_ChannelType.EMAIL, options: { host: smtp.host, port: smtp.port, from: "a@b.c" }, secretId: "secret-missing" }));
     expect(missing).toMatchObject({ code: "ERROR_NOT_FOUND", grpcCode: Code.NotFound, metadata: { secret_id: "secret-missing" } });
-    const wrongShape = await secrets.create({ name: "not-smtp", data: { token: "abc" }, workspaceId: "ws-1" });
+    // A value no generated id can contain by chance (a random hex id once held "abc").
+    const wrongShape = await secrets.create({ name: "not-smtp", data: { token: "tok-never-shown" }, workspaceId: "ws-1" });
     const bad = await failure(channels.create({ name: "mail", channelType: Channel_ChannelType.EMAIL, options: { host: smtp.host, port: smtp.port, from: "a@b.c" }, secretId: wrongShape.secretId }));
     expect(bad).toMatchObject({ code: "ERROR_INVALID_PARAMETER", metadata: { parameter: "secret_id", value: wrongShape.secretId } });
-    expect(JSON.stringify(bad)).not.toContain("abc");
+    expect(JSON.stringify(bad)).not.toContain("tok-never-shown");
   });
 
   it("never returns or stores the secret's data in the clear", async () => {
@@ -175,14 +176,14 @@ describe("ChannelService.Test", () => {
     expect(request.body).toMatchObject({ title: "Ping", message: "Is this thing on?", severity: "INFO", tags: { test: "true", channel_id: hook.channelId } });
   });
 
-  it("reports a failed delivery as FAILED with the HTTP status and body, once, without retrying", async () => {
+  it("reports a failed delivery as FAILED with the HTTP status (never the body), once, without retrying", async () => {
     hooks.respond("/broken-test", 503, "service on fire");
     const hook = await channels.create({ name: "broken-test", channelType: Channel_ChannelType.WEBHOOK, options: { url: `${hooks.url}/broken-test` } });
     const result = await channels.test({ channelId: hook.channelId });
-    expect(result).toMatchObject({ status: Delivery_Status.FAILED, error: "HTTP 503: service on fire" });
+    expect(result).toMatchObject({ status: Delivery_Status.FAILED, error: "HTTP 503" });
     expect(hooks.to("/broken-test")).toHaveLength(1);
     const refused = await channels.create({ name: "refused", channelType: Channel_ChannelType.WEBHOOK, options: { url: `http://127.0.0.1:${await closedPort()}/nothing-listens` } });
-    expect((await channels.test({ channelId: refused.channelId })).error).toMatch(/^connection failed: .*ECONNREFUSED/);
+    expect((await channels.test({ channelId: refused.channelId })).error).toBe("connection failed: could not connect to 127.0.0.1");
     expect(await failure(channels.test({ channelId: "ch-missing" }))).toMatchObject({ code: "ERROR_NOT_FOUND", metadata: { channel_id: "ch-missing" } });
   });
 

@@ -3,7 +3,7 @@ import { startService, type RunningService } from "@cloudforet/runtime";
 import { createTestDatabase, type TestDatabase } from "@cloudforet/testing";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TokenIssuer } from "./support";
+import { TEST_ORCHESTRATION_CREDENTIALS_KEYS, TokenIssuer } from "./support";
 
 // Cron with an injected clock: the fire instants of DST days in America/New_York, the missed-fire
 // policy, and two engines (two services of the module in this process, one database) that create
@@ -29,6 +29,7 @@ async function startEngine(): Promise<Engine> {
     ORCHESTRATION_HTTP_ADDR: "127.0.0.1:0",
     ORCHESTRATION_TICK_MS: "50",
     ORCHESTRATION_CRON_TICK_MS: "20",
+    ORCHESTRATION_CREDENTIALS_KEYS: TEST_ORCHESTRATION_CREDENTIALS_KEYS, // required with DATABASE_URL
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
   };
   const module = createOrchestrationModule({ env, clock, verificationKeys: async () => issuer.publicKey });
@@ -61,6 +62,16 @@ async function fireTimes(scheduleId: string): Promise<string[]> {
 async function nextFireOf(scheduleId: string): Promise<number | undefined> {
   const [row] = await sql`select next_fire_at from orchestration.cron_schedules where id = ${scheduleId}`;
   return row?.next_fire_at ? new Date(row.next_fire_at).getTime() : undefined;
+}
+
+/** Waits until a schedule's fire at the current clock is committed (an engine's own ticker may hold it, SKIP LOCKED). */
+async function settled(scheduleId: string): Promise<void> {
+  for (let wait = 0; wait < 500; wait++) {
+    const next = await nextFireOf(scheduleId);
+    if (next === undefined || next > now) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`schedule ${scheduleId} still due at ${new Date(now).toISOString()}`);
 }
 
 /** Moves the clock from fire time to fire time up to `until`, letting the engine fire at each. */
@@ -142,6 +153,7 @@ describe("cron with an injected clock", () => {
     now = Date.parse("2024-05-01T10:05:30Z"); // five fire times passed unseen
     await engines[0].module.orchestration().fireCron();
     await engines[1].module.orchestration().fireCron();
+    await settled(id);
     expect(await fireTimes(id)).toEqual(["2024-05-01T10:01:00.000Z"]);
     expect(new Date((await nextFireOf(id))!).toISOString()).toBe("2024-05-01T10:06:00.000Z");
     const schedule = await rest("GET", `/cron/${id}`);

@@ -143,10 +143,11 @@ describe("REST /cron", () => {
     expect((await orch.rest("GET", "/cron/not-a-uuid")).status).toBe(404);
   });
 
-  it("tenants: another tenant_id is 403, another domain cannot see or change the schedule, no token is 401", async () => {
+  it("tenants: another tenant_id is another Orch8 tenant of the domain, another domain cannot see or change the schedule, no token is 401", async () => {
     const created = await orch.rest("POST", "/cron", seedBody());
-    expect((await orch.rest("POST", "/cron", { ...seedBody(), tenant_id: "globex" })).status).toBe(403);
-    expect((await orch.rest("GET", "/cron?tenant_id=globex")).status).toBe(403);
+    // The sequence lives in tenant "acme", not in our tenant "globex".
+    expect((await orch.rest("POST", "/cron", { ...seedBody(), tenant_id: "globex" })).status).toBe(404);
+    expect((await orch.rest("GET", "/cron?tenant_id=globex")).body).toEqual([]);
     expect((await orch.rest("GET", `/cron/${created.body.id}`, undefined, { as: "globex" })).status).toBe(404);
     expect((await orch.rest("PUT", `/cron/${created.body.id}`, { enabled: false }, { as: "globex" })).status).toBe(404);
     expect((await orch.rest("DELETE", `/cron/${created.body.id}`, undefined, { as: "globex" })).status).toBe(404);
@@ -176,12 +177,12 @@ describe("CronService (gRPC)", () => {
     expect(decodeError(missing)).toMatchObject({ code: "ERROR_NOT_FOUND" });
   });
 
-  it("a bad expression is ERROR_INVALID_PARAMETER with parameter=cron_expr; another tenant is ERROR_PERMISSION_DENIED", async () => {
+  it("a bad expression is ERROR_INVALID_PARAMETER with parameter=cron_expr; a sequence of another tenant is ERROR_NOT_FOUND", async () => {
     const client = await orch.client(CronService);
     const bad = await client.create({ namespace: "default", sequenceId, cronExpr: "nope" }).catch((err: ConnectError) => err);
     expect(decodeError(bad)).toMatchObject({ code: "ERROR_INVALID_PARAMETER", metadata: { parameter: "cron_expr" } });
     const other = await client.create({ tenantId: "globex", namespace: "default", sequenceId, cronExpr: "0 0 0 * * * *" }).catch((err: ConnectError) => err);
-    expect(decodeError(other)).toMatchObject({ code: "ERROR_PERMISSION_DENIED" });
+    expect(decodeError(other)).toMatchObject({ code: "ERROR_NOT_FOUND" });
   });
 });
 

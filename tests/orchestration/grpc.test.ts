@@ -48,7 +48,8 @@ describe("SequenceService", () => {
     });
     expect(await failure(sequences.create({ namespace: "default", name: "grpc-seq", version: 1, blocks: [{ type: "step", id: "a", handler: "noop" }] }))).toMatchObject({ code: "ERROR_CONFLICT", grpcCode: Code.AlreadyExists });
     expect(await failure(sequences.get({ id: "00000000-0000-4000-8000-000000000000" }))).toMatchObject({ code: "ERROR_NOT_FOUND" });
-    expect(await failure(sequences.getByName({ tenantId: "globex", namespace: "default", name: "x" }))).toMatchObject({ code: "ERROR_PERMISSION_DENIED" });
+    expect(await failure(sequences.getByName({ tenantId: "globex", namespace: "default", name: "x" }))).toMatchObject({ code: "ERROR_NOT_FOUND" });
+    expect(await failure(sequences.getByName({ tenantId: "no spaces", namespace: "default", name: "x" }))).toMatchObject({ code: "ERROR_INVALID_PARAMETER", metadata: { parameter: "tenant_id" } });
   });
 
   it("refuses a call without a token", async () => {
@@ -118,11 +119,11 @@ describe("InstanceService", () => {
     await eventually(async () => ((await instances.get({ id })).state === TaskInstance_State.COMPLETED ? true : undefined));
   });
 
-  it("an instance of another tenant is not found; naming another tenant is PERMISSION_DENIED", async () => {
+  it("an instance of another domain is not found; a sequence of another tenant is not found", async () => {
     const other = await orch.client(InstanceService, "globex");
     const { id } = await instances.create({ sequenceId, namespace: "default" });
     expect(await failure(other.get({ id }))).toMatchObject({ code: "ERROR_NOT_FOUND" });
-    expect(await failure(instances.create({ sequenceId, tenantId: "globex", namespace: "default" }))).toMatchObject({ code: "ERROR_PERMISSION_DENIED" });
+    expect(await failure(instances.create({ sequenceId, tenantId: "globex", namespace: "default" }))).toMatchObject({ code: "ERROR_NOT_FOUND" });
   });
 });
 

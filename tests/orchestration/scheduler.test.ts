@@ -73,17 +73,19 @@ describe("the scheduler", () => {
     expect(Date.parse(done.updated_at) - sent).toBeLessThan(1_000);
   }, 60_000);
 
-  it("renews the lease of an instance it works on, so another engine never runs it at the same time", async () => {
+  it("renews the lease of an instance it works on, so another engine never runs it at the same time", { timeout: 60_000 }, async () => {
     const db = await database();
-    const slow = await startHttpServer(() => ({ status: 200, body: {}, delayMs: 900 }));
+    // Each step outlasts the lease twice over, so only renewals keep the other engine off it. The lease
+    // is long enough that a loaded runner's event-loop lag cannot starve three renewals in a row.
+    const slow = await startHttpServer(() => ({ status: 200, body: {}, delayMs: 2_500 }));
     cleanup.push(() => slow.close());
-    const env = { ORCHESTRATION_LEASE_MS: "300", ORCHESTRATION_TICK_MS: "50" };
+    const env = { ORCHESTRATION_LEASE_MS: "1200", ORCHESTRATION_TICK_MS: "50" };
     const one = await orchestration(env, db);
     await orchestration(env, db);
     const seq = await createSequence(one, "long-step", [{ type: "step", id: "call", handler: "http_request", params: { url: `${slow.url}/work?i={{ instance.id }}` } }]);
     const { body } = await one.rest("POST", "/instances/batch", { instances: Array.from({ length: 6 }, () => ({ sequence_id: seq, tenant_id: "acme", namespace: "lease" })) });
     expect(body.count).toBe(6);
-    await eventually(async () => ((await one.rest("GET", "/instances?namespace=lease&state=completed")).body.length === 6 ? true : undefined), 15_000);
+    await eventually(async () => ((await one.rest("GET", "/instances?namespace=lease&state=completed")).body.length === 6 ? true : undefined), 40_000);
     const calls = slow.requests.map((r) => r.path);
     expect(calls).toHaveLength(6);
     expect(new Set(calls).size).toBe(6);

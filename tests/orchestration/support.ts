@@ -3,10 +3,10 @@ import { createClient, type Client, type Interceptor } from "@connectrpc/connect
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { createOrchestrationModule, type OrchestrationModule } from "@cloudforet/orchestration";
 import { TOKEN_AUDIENCE, TOKEN_ISSUER, startService, type RunningService } from "@cloudforet/runtime";
-import { createTestDatabase, type TestDatabase } from "@cloudforet/testing";
+import { createTestDatabase, TEST_OUTBOUND_ALLOW, type TestDatabase } from "@cloudforet/testing";
 import { SignJWT, generateKeyPair, type CryptoKey } from "jose";
 export { freePort } from "@cloudforet/testing";
-import { freePort } from "@cloudforet/testing";
+import { freePort, startServiceProcess } from "@cloudforet/testing";
 
 /** Signs access tokens the way identity does, with a key the engine under test trusts. */
 export class TokenIssuer {
@@ -21,7 +21,13 @@ export class TokenIssuer {
   }
 
   token(domainId: string, userId = "admin"): Promise<string> {
-    return new SignJWT({ did: domainId, ws: [], roles: [{ role: "DOMAIN_ADMIN" }], typ: "access" })
+    return this.tokenWith(domainId, userId, [{ role: "DOMAIN_ADMIN" }]);
+  }
+
+  /** A token carrying exactly these role bindings (none: a user of the domain without any role); `akid` marks an API key login. */
+  tokenWith(domainId: string, userId: string, roles: { role: string; workspace_id?: string }[], akid?: string): Promise<string> {
+    const ws = [...new Set(roles.flatMap((r) => (r.workspace_id ? [r.workspace_id] : [])))];
+    return new SignJWT({ did: domainId, ws, roles, typ: "access", ...(akid ? { akid } : {}) })
       .setProtectedHeader({ alg: "EdDSA" })
       .setSubject(userId)
       .setIssuer(TOKEN_ISSUER)
@@ -57,6 +63,9 @@ const bearer = (token: string): Interceptor => (next) => (req) => {
   return next(req);
 };
 
+/** Required with DATABASE_URL; the same for every engine on a test's database, so each opens the others' seals. */
+export const TEST_ORCHESTRATION_CREDENTIALS_KEYS = `test:${Buffer.alloc(32, 3).toString("base64")}`;
+
 /** One orchestration service on a fresh database, with ephemeral gRPC and REST ports. */
 export async function startOrchestration(env: Record<string, string> = {}, existing?: TestDatabase): Promise<TestOrchestration> {
   const database = existing ?? (await createTestDatabase("orch"));
@@ -66,7 +75,9 @@ export async function startOrchestration(env: Record<string, string> = {}, exist
     ORCHESTRATION_ADDR: "127.0.0.1:0",
     ORCHESTRATION_HTTP_ADDR: "127.0.0.1:0",
     ORCHESTRATION_TICK_MS: "50",
+    ORCHESTRATION_CREDENTIALS_KEYS: TEST_ORCHESTRATION_CREDENTIALS_KEYS,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
+    CLOUDFORET_OUTBOUND_ALLOW: TEST_OUTBOUND_ALLOW, // the tests' HTTP servers listen on 127.0.0.1
     ...env,
   };
   const module = createOrchestrationModule({ env: serviceEnv, verificationKeys: async () => issuer.publicKey });
@@ -207,7 +218,8 @@ export async function startHttpServer(
 export interface EngineProcess {
   child: import("node:child_process").ChildProcess;
   restUrl: string;
-  output: string[];
+  /** stdout and stderr so far. */
+  output(): string;
   exited: Promise<number | null>;
   /** The value of an orch8_* counter of this process. */
   counter(name: string): Promise<number>;
@@ -215,41 +227,32 @@ export interface EngineProcess {
 
 /** Starts `node --import tsx services/orchestration/src/main.ts` as its own process and waits until it is ready. */
 export async function spawnEngine(databaseUrl: string, env: Record<string, string> = {}): Promise<EngineProcess> {
-  const { spawn } = await import("node:child_process");
   const path = await import("node:path");
   const { fileURLToPath } = await import("node:url");
   const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
   const [grpcPort, restPort] = [await freePort(), await freePort()];
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "services/orchestration/src/main.ts")], {
-    cwd: root,
+  const restUrl = `http://127.0.0.1:${restPort}`;
+  const engine = await startServiceProcess({
+    root,
+    name: "orchestration",
+    port: grpcPort,
     env: {
-      ...process.env,
       DATABASE_URL: databaseUrl,
-      ORCHESTRATION_ADDR: `127.0.0.1:${grpcPort}`,
+      ORCHESTRATION_CREDENTIALS_KEYS: TEST_ORCHESTRATION_CREDENTIALS_KEYS,
       ORCHESTRATION_HTTP_ADDR: `127.0.0.1:${restPort}`,
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "warn",
+      CLOUDFORET_OUTBOUND_ALLOW: TEST_OUTBOUND_ALLOW,
       ...env,
     },
-    stdio: ["ignore", "pipe", "pipe"],
+    readyUrl: `${restUrl}/health/ready`,
+    pollIntervalMs: 100,
+    keepOutput: Infinity,
   });
-  const output: string[] = [];
-  child.stdout?.on("data", (chunk) => output.push(String(chunk)));
-  child.stderr?.on("data", (chunk) => output.push(String(chunk)));
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  const restUrl = `http://127.0.0.1:${restPort}`;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`engine exited early:\n${output.join("")}`);
-    const ready = await fetch(`${restUrl}/health/ready`).then((r) => r.ok, () => false);
-    if (ready) break;
-    if (Date.now() > deadline) throw new Error(`engine not ready:\n${output.join("")}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
   return {
-    child,
+    child: engine.child,
     restUrl,
-    output,
-    exited,
+    output: () => engine.output(),
+    exited: engine.exited,
     async counter(name) {
       const text = await (await fetch(`${restUrl}/metrics`)).text();
       const match = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\d+(?:\\.\\d+)?)$`, "m").exec(text);

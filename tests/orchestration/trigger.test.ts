@@ -85,7 +85,7 @@ describe("REST /triggers", () => {
     expect((await orch.rest("POST", "/triggers", { slug: "x", namespace: "default" })).status).toBe(400);
     expect((await orch.rest("POST", "/triggers", { slug: "x", namespace: "default", sequence_id: first, trigger_type: "cron" })).status).toBe(400);
     expect((await orch.rest("POST", "/triggers", { slug: "on-a", namespace: "default", sequence_id: first })).status).toBe(409);
-    expect((await orch.rest("GET", "/triggers?tenant_id=globex")).status).toBe(403);
+    expect((await orch.rest("GET", "/triggers?tenant_id=globex")).body).toEqual([]);
     expect((await orch.rest("GET", "/triggers/on-a", undefined, { as: "globex" })).status).toBe(404);
     expect((await orch.rest("DELETE", "/triggers/on-a", undefined, { as: "globex" })).status).toBe(404);
     expect((await orch.rest("GET", "/triggers", undefined, { as: "globex" })).body).toEqual([]);
@@ -112,7 +112,7 @@ describe("TriggerService (gRPC)", () => {
     await client.delete({ slug: "grpc-t" });
     const gone = await client.get({ slug: "grpc-t" }).catch((err: ConnectError) => err);
     expect(decodeError(gone)).toMatchObject({ code: "ERROR_NOT_FOUND" });
-    const other = await client.list({ tenantId: "globex" }).catch((err: ConnectError) => err);
-    expect(decodeError(other)).toMatchObject({ code: "ERROR_PERMISSION_DENIED" });
+    // tenant_id names another Orch8 tenant of our domain: it has no triggers.
+    expect((await client.list({ tenantId: "globex" })).results).toEqual([]);
   });
 });

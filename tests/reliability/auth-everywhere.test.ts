@@ -19,12 +19,32 @@ import { reflectMethods, type ReflectedMethod } from "./reflection";
 /** Orchestration is covered unless RELIABILITY_ORCHESTRATION=0. */
 const withOrchestration = process.env.RELIABILITY_ORCHESTRATION !== "0";
 const SERVICES = ["identity", "inventory", "cloud-service", "cost", "monitoring", "notification", ...(withOrchestration ? ["orchestration"] : [])];
-/** README "Logging in": the RPCs anyone may call (besides health and reflection). */
-const PUBLIC = new Set(["cloudforet.identity.v1.AuthService/Login", "cloudforet.identity.v1.AuthService/Refresh", "cloudforet.identity.v1.AuthService/GetJwks"]);
+/**
+ * README "Logging in": the RPCs anyone may call (besides health and reflection). IssueToken
+ * authenticates by the service identity's credential in its body.
+ */
+const PUBLIC = new Set([
+  "cloudforet.identity.v1.AuthService/Login",
+  "cloudforet.identity.v1.AuthService/Refresh",
+  "cloudforet.identity.v1.AuthService/GetJwks",
+  "cloudforet.identity.v1.ServiceIdentityService/IssueToken",
+]);
 /** RPCs that make new objects or read collections; the others act on one object named by id. */
-const NOT_BY_ID = /^(Create|BatchCreate|Upsert|BatchUpsert|Set|Send|Push|PushBatch|Ingest|Login|Refresh|GetJwks|List\w*|Stat|Analyze|Query)$/;
+const NOT_BY_ID = /^(Create\w*|Register|BatchCreate|Upsert|BatchUpsert|Set|Send|Push|PushBatch|Ingest|Login|Refresh|GetJwks|Grant|List\w*|Stat|Analyze|Query)$/;
 const isCollection = (m: ReflectedMethod) =>
-  /^(List\w*|Stat|Analyze|Query)$/.test(m.method.name) || m.procedure === "cloudforet.monitoring.v1.MetricService/GetData" || m.procedure === "cloudforet.orchestration.v1.WorkerService/PollTasks";
+  /^(List\w*|Stat|Analyze|Query)$/.test(m.method.name) ||
+  m.procedure === "cloudforet.monitoring.v1.MetricService/GetData" ||
+  m.procedure === "cloudforet.orchestration.v1.WorkerService/PollTasks";
+/**
+ * RPCs that act on what the caller's own domain holds under a name: an Orch8 tenant is a name inside
+ * the caller's domain, so B's bulk change of tenant "domain-default" changes B's tenant of that name
+ * (tests/orchestration/tenant-isolation.test.ts checks that A's rows stay as they were).
+ */
+const ACTS_IN_OWN_DOMAIN = new Set(["cloudforet.orchestration.v1.InstanceService/BulkUpdateState"]);
+/** RPCs that name no object: they act on the caller's own request-logging switch (tests/identity/request-logs.test.ts). */
+const ACTS_ON_CALLER = new Set(["Start", "Stop", "GetStatus"].map((name) => `cloudforet.identity.v1.RequestLogService/${name}`));
+/** A valid alert rule's fields (AlertRuleService Create and Update). */
+const ALERT_RULE = { name: "cpu-high", metric_name: "cpu.utilization", aggregation: "AVG", window_seconds: 300, comparison: "GT", threshold: 90, severity: "WARNING", channels: ["ops"] };
 /** Fields an RPC needs besides ids to get as far as the lookup. */
 const EXTRA: Record<string, Record<string, unknown>> = {
   "cloudforet.inventory.v1.JobTaskService/Complete": { status: "FINISHED" },
@@ -41,6 +61,11 @@ const EXTRA: Record<string, Record<string, unknown>> = {
   "cloudforet.monitoring.v1.MetricService/GetData": { metric_name: "cpu.utilization", start: "2020-01-01T00:00:00Z", end: "2030-01-01T00:00:00Z", period: 86400 },
   "cloudforet.cost.v1.CostService/Analyze": { granularity: "DAILY", start: "2024-01-01", end: "2024-12-31" },
   "cloudforet.cloud_service.v1.CloudServiceService/Stat": { query: { aggregate: [{ group: { keys: ["provider"] } }] } },
+  "cloudforet.monitoring.v1.AlertRuleService/Update": ALERT_RULE,
+  "cloudforet.monitoring.v1.EscalationPolicyService/Update": { steps: [{ channels: ["stolen"] }] },
+  "cloudforet.monitoring.v1.AlertService/Assign": { assignee: "user-b" },
+  "cloudforet.inventory.v1.CollectorRuleService/ChangeOrder": { order: 1 },
+  "cloudforet.monitoring.v1.AlertService/Comment": { text: "stolen" },
 };
 
 /** Valid values for the other fields of an Update/Set call, so the call gets as far as the lookup. */
@@ -60,7 +85,14 @@ const idsA = await createObjects(platform, platform.admin, "auth-a");
 const domainB = await platform.createDomainAdmin("domain-auth-b");
 await createSharedReferences();
 /** The targets: A's objects, with a workspace and project B has no namesake of. */
-const targets: Record<string, string> = { ...idsA, domain_id: "domain-default", ...(await createUnsharedObjects()) };
+const targets: Record<string, string> = {
+  ...idsA,
+  domain_id: "domain-default",
+  ...(await createUnsharedObjects()),
+  ...(await createUnattendedObjects()),
+  ...(await createRequestLog()),
+  ...(await createPluginRegistryObjects()),
+};
 const orchestrationIds = withOrchestration ? await createOrchestrationObjects() : {};
 const methods = await reflectMethods(SERVICES.map((name) => platform.url(name)));
 
@@ -96,6 +128,95 @@ async function createUnsharedObjects() {
   await postUnary(platform.url("identity"), "cloudforet.identity.v1.WorkspaceService/Create", { workspace_id, name: "A only" }, platform.admin.token);
   await postUnary(platform.url("identity"), "cloudforet.identity.v1.ProjectService/Create", { project_id, name: "A only", workspace_id }, platform.admin.token);
   return { workspace_id, project_id };
+}
+
+/**
+ * Domain A's objects of the unattended platform: a service identity, a collector rule, the change
+ * history of its resource, a budget, an alert rule, an alert (from the webhook), a webhook key, an
+ * escalation policy, a maintenance window, and one fire of the fixture collector's schedule.
+ */
+async function createUnattendedObjects(): Promise<Record<string, string>> {
+  const as = async (service: string, procedure: string, body: unknown) => {
+    const answer = await postUnary(platform.url(service), procedure, body, platform.admin.token);
+    if (answer.code !== "ok") throw new Error(`${procedure}: ${answer.code} ${answer.message}`);
+    return answer.body as Record<string, any>;
+  };
+  const identity = await as("identity", "cloudforet.identity.v1.ServiceIdentityService/Grant", { service: "inventory", workspace_id: idsA.workspace_id });
+  const rule = await as("inventory", "cloudforet.inventory.v1.CollectorRuleService/Create", {
+    name: "tag-a",
+    collector_id: idsA.collector_id,
+    conditions: [{ k: "provider", v: "nutanix", o: "eq" }],
+    actions: { add_tags: { team: "a" } },
+  });
+  const changes = await as("cloud-service", "cloudforet.cloud_service.v1.ChangeHistoryService/List", { cloud_service_id: idsA.cloud_service_id });
+  const budget = await as("cost", "cloudforet.cost.v1.BudgetService/Create", { name: "A", time_unit: "MONTHLY", limit: 100, workspace_id: idsA.workspace_id });
+  const alertRule = await as("monitoring", "cloudforet.monitoring.v1.AlertRuleService/Create", { ...ALERT_RULE, workspace_id: idsA.workspace_id });
+  const policy = await as("monitoring", "cloudforet.monitoring.v1.EscalationPolicyService/Create", { name: "on-call", steps: [{ channels: ["ops"] }], workspace_id: idsA.workspace_id });
+  const window = await as("monitoring", "cloudforet.monitoring.v1.MaintenanceWindowService/Create", {
+    name: "deploy",
+    matchers: [{ name: "service", value: "checkout" }],
+    ends_at: new Date(Date.now() + 3_600_000).toISOString(),
+    workspace_id: idsA.workspace_id,
+  });
+  const key = await as("monitoring", "cloudforet.monitoring.v1.AlertService/CreateWebhookKey", { name: "alertmanager", channels: ["ops"], workspace_id: idsA.workspace_id });
+  const hook = await fetch(`${platform.url("monitoring")}/api/v1/alerts/webhook`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${key.webhook_key.key}`, "content-type": "application/json" },
+    body: JSON.stringify({ version: "4", status: "firing", receiver: "cloudforet", groupKey: "{}", alerts: [{ status: "firing", labels: { alertname: "DiskFull" }, annotations: {}, startsAt: new Date().toISOString(), fingerprint: "auth-a" }] }),
+  });
+  const alertId = ((await hook.json()) as { alert_ids: string[] }).alert_ids[0]!;
+  // One fire of the fixture collector's schedule (SKIPPED: its job is still CREATED), then off again.
+  await as("inventory", "cloudforet.inventory.v1.CollectorService/Update", { collector_id: idsA.collector_id, schedule: { enabled: true, interval_seconds: 1 } });
+  for (let i = 0; i < 100; i++) {
+    if ((await as("inventory", "cloudforet.inventory.v1.CollectorService/ListScheduleFires", {})).results?.length) break;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  await as("inventory", "cloudforet.inventory.v1.CollectorService/DisableSchedule", { collector_id: idsA.collector_id });
+  return {
+    service_identity_id: identity.service_identity.service_identity_id,
+    collector_rule_id: rule.rule.collector_rule_id,
+    change_id: changes.results[0].change_id,
+    budget_id: budget.budget_id,
+    alert_rule_id: alertRule.alert_rule.alert_rule_id,
+    alert_id: alertId,
+    webhook_key_id: key.webhook_key.webhook_key_id,
+    escalation_policy_id: policy.escalation_policy.escalation_policy_id,
+    maintenance_window_id: window.maintenance_window.maintenance_window_id,
+  };
+}
+
+/** One request log of domain A's admin: logging on for one call on A's workspace, then off again. */
+async function createRequestLog(): Promise<{ request_log_id: string }> {
+  const identity = platform.url("identity");
+  const as = (procedure: string, body: unknown) => postUnary(identity, `cloudforet.identity.v1.${procedure}`, body, platform.admin.token);
+  await as("RequestLogService/Start", { truncate_long_message: true });
+  try {
+    for (let attempt = 0; attempt < 100; attempt++) {
+      await as("WorkspaceService/Get", { workspace_id: idsA.workspace_id });
+      const listed = (await as("RequestLogService/List", { path: "/cloudforet.identity.v1.WorkspaceService/Get" })).body as { results?: { request_log_id: string }[] };
+      const found = listed.results?.[0]?.request_log_id;
+      if (found) return { request_log_id: found };
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error("domain A's request log was not recorded");
+  } finally {
+    await as("RequestLogService/Stop", {});
+  }
+}
+
+/** Domain A's plugin with a version, an alias naming it and an enrollment of it (FAILED: nothing answers its endpoint). */
+async function createPluginRegistryObjects(): Promise<{ plugin_id: string; enrollment_id: string }> {
+  const as = async (procedure: string, body: unknown) => {
+    const answer = await postUnary(platform.url("inventory"), `cloudforet.inventory.v1.${procedure}`, body, platform.admin.token);
+    if (answer.code !== "ok") throw new Error(`${procedure}: ${answer.code} ${answer.message}`);
+    return answer.body as Record<string, any>;
+  };
+  const plugin_id = "plugin-auth-a-registry";
+  await as("PluginService/Register", { plugin_id, name: "A's collector" });
+  await as("PluginService/AddVersion", { plugin_id, version: "1.0.0", endpoints: [{ url: "http://127.0.0.1:9", weight: 1 }] });
+  await as("PluginAliasService/Create", { plugin_id, name: "stable", version: "1.0.0" });
+  const enrolled = await as("EnrollmentService/Create", { plugin_id, version: "stable", workspace_id: idsA.workspace_id });
+  return { plugin_id, enrollment_id: enrolled.enrollment.enrollment_id };
 }
 
 /**
@@ -167,7 +288,7 @@ describe("auth everywhere", () => {
     for (const name of SERVICES) expect(methods.some((m) => m.baseUrl === platform.url(name))).toBe(true);
   });
 
-  it("every RPC without a token (or with a forged one) is UNAUTHENTICATED, except Login, Refresh and GetJwks", async () => {
+  it("every RPC without a token (or with a forged one) is UNAUTHENTICATED, except Login, Refresh, GetJwks and IssueToken", async () => {
     const wrong: string[] = [];
     for (const m of methods) {
       const anonymous = await call(m, {});
@@ -192,7 +313,7 @@ describe("auth everywhere", () => {
   it("domain B's admin gets NOT_FOUND or PERMISSION_DENIED for every RPC aimed at domain A's objects", async () => {
     const wrong: string[] = [];
     const covered: string[] = [];
-    for (const m of methods.filter((m) => !NOT_BY_ID.test(m.method.name) && !PUBLIC.has(m.procedure))) {
+    for (const m of methods.filter((m) => !NOT_BY_ID.test(m.method.name) && !PUBLIC.has(m.procedure) && !ACTS_ON_CALLER.has(m.procedure))) {
       const request = requestAgainstA(m);
       if (!request) {
         wrong.push(`${m.procedure}: no fixture object for any of its fields (${m.method.input.fields.map((f) => f.name).join(", ")})`);
@@ -200,7 +321,7 @@ describe("auth everywhere", () => {
       }
       const answer = await call(m, request, domainB.token);
       covered.push(m.procedure);
-      if (answer.code === "ok" && isCollection(m)) {
+      if (answer.code === "ok" && (isCollection(m) || ACTS_IN_OWN_DOMAIN.has(m.procedure))) {
         const leaked = leakedIds(m, answer.body, targets);
         if (leaked.length > 0) wrong.push(`${m.procedure} answered domain A's ${leaked.join(", ")}`);
       } else if (answer.code !== "not_found" && answer.code !== "permission_denied" && answer.code !== "unimplemented") {

@@ -85,3 +85,27 @@ export async function postClientStream(baseUrl: string, procedure: string, messa
   if (error) return { status: 200, code: error.code ?? "unknown", message: error.message, body: end.json };
   return { status: 200, code: "ok", body: decoded.find((f) => f.flags === 0)?.json };
 }
+
+/**
+ * A REST call with a raw body (a value, or an already serialized string that may hold what
+ * JSON.stringify would never write, like a lone `\ud800` escape) and a path sent as written.
+ */
+export async function sendRest(baseUrl: string, method: string, path: string, body?: unknown, token?: string): Promise<RawAnswer> {
+  const headers: Record<string, string> = body === undefined ? {} : { "content-type": "application/json" };
+  if (token) headers.authorization = `Bearer ${token}`;
+  const response = await fetch(`${baseUrl}${path}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+  const text = await response.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // left as text
+  }
+  const error = (parsed ?? {}) as { error?: string };
+  return { status: response.status, code: response.status < 400 ? "ok" : `http-${response.status}`, message: error.error, body: parsed };
+}

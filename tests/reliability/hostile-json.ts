@@ -201,10 +201,14 @@ function fieldArbitrary(field: DescField, options: HostileOptions, depth: number
       break;
     case "list": {
       const element = elementArbitrary(field, options, depth);
+      // A small element: scalars filtered to a short one; a message element as the generator makes it
+      // past its depth limit ({} or null), since filtering messages with many fields down to 200
+      // characters rejects almost every one (minutes of generation for BatchUpsert's items).
+      const small = field.listKind === "message" ? messageArbitrary(field.message, options, 4) : element.filter((e) => JSON.stringify(e ?? null).length < 200);
       right = fc.oneof(
         { arbitrary: fc.array(element, { maxLength: 4 }), weight: 4 },
         // a long list of one small plausible element (elements themselves may be large)
-        { arbitrary: fc.tuple(fc.integer({ min: 500, max: 2_000 }), element.filter((e) => JSON.stringify(e ?? null).length < 200)).map(([n, e]) => Array.from({ length: n }, () => e)), weight: 1 },
+        { arbitrary: fc.tuple(fc.integer({ min: 500, max: 2_000 }), small).map(([n, e]) => Array.from({ length: n }, () => e)), weight: 1 },
       );
       break;
     }
@@ -228,3 +232,70 @@ export function requestArbitrary(desc: DescMessage, options: HostileOptions = {}
     { arbitrary: fc.constantFrom<unknown>(null, [], 42, "string", true, "{", "{\"a\":", "", "[1,2", "\u0000"), weight: 1 },
   );
 }
+
+/**
+ * Values no layer below the API should ever see, for planting into nested fields of otherwise
+ * valid requests: NUL and lone surrogates (also in keys), numbers past 2^53 and past int64,
+ * times outside 0001..9999 (JS dates reach ±275760), and JSON nested far past any limit.
+ */
+export const hostileLeaf: fc.Arbitrary<unknown> = fc.oneof(
+  fc.constantFrom<unknown>(
+    "\u0000",
+    "a\u0000b",
+    "\ud800x",
+    "x\udc00",
+    "\ud800",
+    { "k\u0000": 1 },
+    { "\udfff": "v" },
+    ["ok", "\u0000"],
+    99999999999999999999,
+    "99999999999999999999",
+    -9223372036854775809,
+    1e308,
+    "+275760-09-13T00:00:00Z",
+    "-271821-04-20T00:00:00Z",
+    "0000-01-01T00:00:00Z",
+    "10000-01-01T00:00:00Z",
+  ),
+  fc.string({ unit: "binary", maxLength: 16 }).map((s) => `${s}\u0000${s}`),
+  // Past the 64-level limit; 10,000 deep is a regression test of its own (JSON.stringify in this process cannot go that far).
+  fc.integer({ min: 65, max: 2_000 }).map(deepJson),
+);
+
+/** A path into a JSON value: object keys and array indexes, each step chosen by a number. */
+export type JsonPath = (string | number)[];
+
+/** Every path of a JSON value down to its leaves (objects and arrays included), the root first. */
+export function pathsOf(value: unknown, prefix: JsonPath = []): JsonPath[] {
+  const paths: JsonPath[] = [prefix];
+  if (Array.isArray(value)) value.forEach((item, i) => paths.push(...pathsOf(item, [...prefix, i])));
+  else if (value !== null && typeof value === "object") for (const [key, item] of Object.entries(value)) paths.push(...pathsOf(item, [...prefix, key]));
+  return paths;
+}
+
+/**
+ * A copy of `base` with `leaf` planted at `path`: replacing what is there, or — where the path
+ * ends at an object or array — added under a new key `extra` (so objects get hostile siblings).
+ */
+export function plant(base: unknown, path: JsonPath, leaf: unknown, replace: boolean): unknown {
+  const copy = structuredClone(base);
+  if (path.length === 0) return replace ? leaf : Array.isArray(copy) ? [...copy, leaf] : { ...(copy as object), extra: leaf };
+  let parent = copy as Record<string | number, unknown>;
+  for (const step of path.slice(0, -1)) parent = parent[step] as Record<string | number, unknown>;
+  const last = path[path.length - 1];
+  const target = parent[last];
+  if (!replace && target !== null && typeof target === "object") {
+    if (Array.isArray(target)) target.push(leaf);
+    else (target as Record<string, unknown>).extra = leaf;
+  } else parent[last] = leaf;
+  return copy;
+}
+
+/** A valid request with one hostile value planted somewhere in it (nested fields above all). */
+export function plantedArbitrary(base: unknown): fc.Arbitrary<unknown> {
+  const paths = pathsOf(base);
+  return fc.tuple(fc.constantFrom(...paths), hostileLeaf, fc.boolean()).map(([path, leaf, replace]) => plant(base, path, leaf, replace));
+}
+
+/** Percent-encodings a URL path or query may carry that decode to nothing valid (or to NUL). */
+export const hostileEncoding: fc.Arbitrary<string> = fc.constantFrom("%E0%A4%A", "%ED%A0%80", "%00", "a%00b", "%", "%zz", "%C0%AF", "%FF", "%F4%90%80%80", "%EF%BF%BF");

@@ -18,7 +18,7 @@ import {
   PermissionDeniedError,
   RateLimitError,
   ValidationError,
-} from "@cloudforet/sdk";
+} from "@cloudforet/sdk/node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../inventory/inventory-platform";
 import { notificationTestEnv } from "../notification/support/env";

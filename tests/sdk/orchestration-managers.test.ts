@@ -3,7 +3,7 @@
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { TaskInstance_State as S, type InstanceServiceWatchResponse } from "@cloudforet/proto/cloudforet/orchestration/v1/instance_pb";
 import { Recurrence_ScheduleType, RecurrentRequest_Status } from "@cloudforet/proto/cloudforet/orchestration/v1/recurrent_request_pb";
-import { APIError, Client, ConflictError, NotFoundError, ValidationError } from "@cloudforet/sdk";
+import { APIError, Client, ConflictError, NotFoundError, ValidationError } from "@cloudforet/sdk/node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually, startHttpServer, startOrchestration, type TestHttpServer, type TestOrchestration } from "../orchestration/support";
 import { rejection } from "./support";

@@ -1,7 +1,7 @@
 // The SDK's orchestration managers against the running orchestration service, with a ready token
 // (the token-only mode: no login, no identity URL needed).
 import { TaskInstance_State } from "@cloudforet/proto/cloudforet/orchestration/v1/instance_pb";
-import { APIError, Client, ConflictError, NotFoundError, ValidationError } from "@cloudforet/sdk";
+import { APIError, Client, ConflictError, NotFoundError, ValidationError } from "@cloudforet/sdk/node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startOrchestration, type TestOrchestration } from "../orchestration/support";
 import { rejection } from "./support";

@@ -1,6 +1,6 @@
 import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
-import { APIError, Client, type ClientOptions } from "@cloudforet/sdk";
+import { APIError, Client, type ClientOptions } from "@cloudforet/sdk/node";
 import { expect } from "vitest";
 import { ApiKeyService } from "@cloudforet/proto/cloudforet/identity/v1/api_key_pb";
 import { RoleBinding_Role, UserService } from "@cloudforet/proto/cloudforet/identity/v1/user_pb";

@@ -1,6 +1,6 @@
 // Tokens that live two seconds: the SDK refreshes them ahead of expiry, and the caller never notices.
 import { RoleBinding_Role } from "@cloudforet/proto/cloudforet/identity/v1/user_pb";
-import { Client } from "@cloudforet/sdk";
+import { Client } from "@cloudforet/sdk/node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ADMIN_PASSWORD, startTestPlatform, type TestPlatform } from "../support/platform";
 

@@ -7,7 +7,7 @@ import { DomainService } from "@cloudforet/proto/cloudforet/identity/v1/domain_p
 import { RoleBinding_Role, UserService } from "@cloudforet/proto/cloudforet/identity/v1/user_pb";
 import { WorkspaceService } from "@cloudforet/proto/cloudforet/identity/v1/workspace_pb";
 import { startService, type RunningService, type ServiceModule } from "@cloudforet/runtime";
-import { createTestDatabase, secretCanary, type TestDatabase } from "@cloudforet/testing";
+import { createTestDatabase, freePort, secretCanary, TEST_OUTBOUND_ALLOW, type TestDatabase } from "@cloudforet/testing";
 
 /** Someone to call the platform as: a domain and the token that proves it. */
 export interface Identity {
@@ -62,12 +62,24 @@ export async function startTestPlatform(options: TestPlatformOptions): Promise<T
   const database: TestDatabase = await createTestDatabase("platform");
   const running: RunningService[] = [];
   const byDomain = new Map<string, RunningService>();
+  // cloud-service reads push collections' collector rules from inventory, which starts after it:
+  // inventory gets a known port, and every service its URL (a test's own env wins).
+  const inventoryPort = options.modules.some((m) => m.name === "inventory") && !options.env?.INVENTORY_URL && !options.env?.INVENTORY_ADDR ? await freePort() : undefined;
+  const wiring: Record<string, string> = inventoryPort ? { INVENTORY_URL: `http://127.0.0.1:${inventoryPort}` } : {};
   const env = (name: string, extra: Record<string, string> = {}) => ({
     DATABASE_URL: database.url,
-    [`${name.toUpperCase().replace(/-/g, "_")}_ADDR`]: "127.0.0.1:0",
+    [`${name.toUpperCase().replace(/-/g, "_")}_ADDR`]: name === "inventory" && inventoryPort ? `127.0.0.1:${inventoryPort}` : "127.0.0.1:0",
+    ...wiring,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
     CLOUDFORET_ADMIN_PASSWORD: ADMIN_PASSWORD,
     IDENTITY_SECRET_KEYS: `test:${Buffer.alloc(32, 1).toString("base64")}`,
+    // Required with DATABASE_URL (replicas must share them); fixed so a restarted service opens its seals.
+    NOTIFICATION_CREDENTIALS_KEYS: `test:${Buffer.alloc(32, 2).toString("base64")}`,
+    ORCHESTRATION_CREDENTIALS_KEYS: `test:${Buffer.alloc(32, 3).toString("base64")}`,
+    INVENTORY_CREDENTIALS_KEYS: `test:${Buffer.alloc(32, 4).toString("base64")}`,
+    CLOUDFORET_OUTBOUND_ALLOW: TEST_OUTBOUND_ALLOW, // tests' receivers and plugins listen on 127.0.0.1
+    // This file's own NATS consumers (tests/consumer-prefix.setup.ts), when the platform runs on NATS.
+    ...(process.env.NATS_CONSUMER_PREFIX ? { NATS_CONSUMER_PREFIX: process.env.NATS_CONSUMER_PREFIX, NATS_CONSUMER_SINCE: process.env.NATS_CONSUMER_SINCE ?? "" } : {}),
     ...options.env,
     ...extra,
   });

@@ -13,7 +13,8 @@ ${COMMANDS.map((c) => `  ${c.name.padEnd(10)}${c.summary}`).join("\n")}
 
 Run cfctl <command> --help for a command's options.
 
-Configuration: ~/.config/cfctl/config.yaml (CFCTL_CONFIG), written by cfctl login.
+Configuration: ~/.config/cfctl/config.yaml (CFCTL_CONFIG), written by cfctl login; named
+contexts with cfctl config (CFCTL_CONTEXT picks one for a single command).
 CLOUDFORET_API_KEY (with CLOUDFORET_USER_ID) or CLOUDFORET_TOKEN, CLOUDFORET_API_URL and
 CLOUDFORET_<SERVICE>_URL override it.
 
@@ -36,7 +37,7 @@ export async function runCli(ctx: CommandContext): Promise<number> {
     }
     const entry = COMMANDS.find((c) => c.name === name);
     if (!entry) throw new UsageError(`unknown command "${name}"`);
-    return await (await entry.load()).run({ ...ctx, argv: rest });
+    return await (await entry.load()).run({ ...ctx, argv: rest, commands: COMMANDS.map((c) => c.name) });
   } catch (err) {
     return await reportError(err, ctx.stderr, ctx.env);
   }

@@ -15,6 +15,8 @@ export interface CommandContext {
   /** Whether stdout is a terminal (progress bars, prompts). */
   isTTY: boolean;
   configPath: string;
+  /** The names of every command (set by runCli; shell completion lists them). */
+  commands?: string[];
 }
 
 export interface Command {
@@ -50,11 +52,12 @@ export function parseCommandArgs<O extends Options>(ctx: CommandContext, command
 export async function clientOf(ctx: CommandContext): Promise<Client> {
   // Loaded here, not on start: --help and usage errors answer without loading the SDK.
   const { connect } = await import("./connect");
-  return connect(await readConfig(ctx.configPath), ctx.env);
+  return connect(await configOf(ctx), ctx.env);
 }
 
+/** The configuration of the context in use: CFCTL_CONTEXT, else the file's current context. */
 export async function configOf(ctx: CommandContext): Promise<CfctlConfig> {
-  return readConfig(ctx.configPath);
+  return readConfig(ctx.configPath, ctx.env.CFCTL_CONTEXT);
 }
 
 /** A non-negative integer flag such as `--limit`. */

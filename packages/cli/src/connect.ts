@@ -1,4 +1,4 @@
-import { Client, optionsFromEnv, type ClientOptions } from "@cloudforet/sdk";
+import { Client, optionsFromEnv, type ClientOptions } from "@cloudforet/sdk/node";
 import { CliError } from "./cli-error";
 import type { CfctlConfig } from "./config-file";
 

@@ -4,3 +4,5 @@ export type { CommandContext } from "./command";
 export { configPath, readConfig, writeConfig, type CfctlConfig } from "./config-file";
 export { parseFilter, parseSort } from "./filters";
 export { renderTable } from "./output/table";
+export { expandEnv } from "./apply/documents";
+export { progressLine } from "./commands/job";

@@ -6,7 +6,7 @@ import * as recurrentPb from "@cloudforet/proto/cloudforet/orchestration/v1/recu
 import * as sequencePb from "@cloudforet/proto/cloudforet/orchestration/v1/sequence_pb";
 import * as triggerPb from "@cloudforet/proto/cloudforet/orchestration/v1/trigger_pb";
 import { UsageError } from "./cli-error";
-import type { ListRequest, ResourceType } from "./resources";
+import type { ListRequest, ResourceType } from "./resource-type";
 import { limited, pageSizeFor } from "./paging";
 
 /** Every message of the orchestration contract, to print whatever a manager returns. */

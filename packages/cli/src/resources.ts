@@ -1,9 +1,12 @@
 import type { DescMessage, JsonObject, MessageShape } from "@bufbuild/protobuf";
-import type { Client, FilterInput, ListQuery, Pager } from "@cloudforet/sdk";
+import type { Client, ListQuery, Pager } from "@cloudforet/sdk";
 import { CloudServiceSchema } from "@cloudforet/proto/cloudforet/cloud_service/v1/cloud_service_pb";
 import { CloudServiceTypeSchema } from "@cloudforet/proto/cloudforet/cloud_service/v1/cloud_service_type_pb";
+import { ChangeHistorySchema } from "@cloudforet/proto/cloudforet/cloud_service/v1/change_history_pb";
+import { CollectorRuleSchema } from "@cloudforet/proto/cloudforet/inventory/v1/collector_rule_pb";
 import { CostSchema } from "@cloudforet/proto/cloudforet/cost/v1/cost_pb";
 import { DataSourceSchema } from "@cloudforet/proto/cloudforet/cost/v1/data_source_pb";
+import { BudgetSchema } from "@cloudforet/proto/cloudforet/cost/v1/budget_pb";
 import { ApiKeySchema } from "@cloudforet/proto/cloudforet/identity/v1/api_key_pb";
 import { ProjectSchema } from "@cloudforet/proto/cloudforet/identity/v1/project_pb";
 import { SecretSchema } from "@cloudforet/proto/cloudforet/identity/v1/secret_pb";
@@ -13,6 +16,10 @@ import { WorkspaceSchema } from "@cloudforet/proto/cloudforet/identity/v1/worksp
 import { CollectorSchema } from "@cloudforet/proto/cloudforet/inventory/v1/collector_pb";
 import { JobSchema } from "@cloudforet/proto/cloudforet/inventory/v1/job_pb";
 import { JobTaskSchema } from "@cloudforet/proto/cloudforet/inventory/v1/job_task_pb";
+import { AlertSchema } from "@cloudforet/proto/cloudforet/monitoring/v1/alert_pb";
+import { AlertRuleSchema } from "@cloudforet/proto/cloudforet/monitoring/v1/alert_rule_pb";
+import { EscalationPolicySchema } from "@cloudforet/proto/cloudforet/monitoring/v1/escalation_policy_pb";
+import { MaintenanceWindowSchema } from "@cloudforet/proto/cloudforet/monitoring/v1/maintenance_window_pb";
 import { MetricSchema } from "@cloudforet/proto/cloudforet/monitoring/v1/metric_pb";
 import { ChannelSchema } from "@cloudforet/proto/cloudforet/notification/v1/channel_pb";
 import { NotificationSchema } from "@cloudforet/proto/cloudforet/notification/v1/notification_pb";
@@ -20,42 +27,9 @@ import { UsageError } from "./cli-error";
 import { messageJson } from "./message-json";
 import { orchestrationResources } from "./orchestration-resources";
 import { limited, pageSizeFor } from "./paging";
+import type { ResourceType } from "./resource-type";
 
-/** What `cfctl list` asks for. */
-export interface ListRequest {
-  filter: FilterInput[];
-  sort?: { key: string; desc: boolean };
-  /** At most this many items (all when absent). */
-  limit?: number;
-}
-
-/** One kind of resource cfctl can list, get, delete or aggregate, whatever service holds it. */
-export interface ResourceType {
-  /** The plural name of the command line, e.g. `cloud-services`. */
-  name: string;
-  /** The singular, e.g. `cloud-service` (also accepted on the command line). */
-  kind: string;
-  aliases: string[];
-  /** The JSON field that identifies an item (`cloud_service_id`). */
-  idField: string;
-  /** The table's default columns (JSON paths). */
-  columns: string[];
-  /** Items as JSON, paged by the SDK, stopping at `limit`. */
-  list?(client: Client, request: ListRequest): AsyncIterable<JsonObject>;
-  get?(client: Client, id: string): Promise<JsonObject>;
-  delete?(client: Client, id: string): Promise<void>;
-  /** Server-side aggregation (CloudServiceService.Stat); others are aggregated by cfctl. */
-  stat?(client: Client, request: StatRequest): Promise<JsonObject[]>;
-  /** Why `list` is missing, when it is. */
-  noList?: string;
-}
-
-export interface StatRequest {
-  filter: FilterInput[];
-  groupBy: string[];
-  /** Sum this field per group instead of counting. */
-  sum?: string;
-}
+export type { ListRequest, ResourceType, StatRequest } from "./resource-type";
 
 type WithData<M> = { data: M };
 
@@ -140,7 +114,7 @@ const RESOURCES: ResourceType[] = [
       kind: "collector",
       aliases: ["col"],
       idField: "collector_id",
-      columns: ["collector_id", "name", "provider", "plugin_info.endpoint", "workspace_id", "last_collected_at"],
+      columns: ["collector_id", "name", "provider", "plugin_info.endpoint", "workspace_id", "schedule.enabled", "schedule.cron", "schedule.interval_seconds", "schedule.next_fire_at", "last_collected_at"],
     },
     CollectorSchema,
     (c) => c.inventory.collectors,
@@ -208,9 +182,34 @@ const RESOURCES: ResourceType[] = [
     (c) => ({ list: (q) => c.cost.costs.list(q), get: (id) => c.cost.costs.get(id) }),
   ),
   queried(
+    { name: "budgets", kind: "budget", aliases: [], idField: "budget_id", columns: ["budget_id", "name", "time_unit", "limit", "currency", "workspace_id", "data_source_id"] },
+    BudgetSchema,
+    (c) => c.cost.budgets,
+  ),
+  queried(
     { name: "metrics", kind: "metric", aliases: [], idField: "metric_id", columns: ["resource_id", "metric_name", "value", "unit", "timestamp"] },
     MetricSchema,
     (c) => ({ list: (q) => c.monitoring.metrics.list(q) }),
+  ),
+  queried(
+    { name: "alerts", kind: "alert", aliases: [], idField: "alert_id", columns: ["alert_id", "title", "state", "severity", "resource_id", "assignee", "starts_at"] },
+    AlertSchema,
+    (c) => ({ list: (q) => c.alerting.alerts.list(q), get: (id) => c.alerting.alerts.get(id).then((data) => ({ data })) }),
+  ),
+  queried(
+    { name: "alert-rules", kind: "alert-rule", aliases: ["rules"], idField: "alert_rule_id", columns: ["alert_rule_id", "name", "metric_name", "comparison", "threshold", "severity", "enabled"] },
+    AlertRuleSchema,
+    (c) => ({ list: (q) => c.alerting.alertRules.list(q), get: (id) => c.alerting.alertRules.get(id).then((data) => ({ data })), delete: (id) => c.alerting.alertRules.delete(id) }),
+  ),
+  queried(
+    { name: "escalation-policies", kind: "escalation-policy", aliases: ["ep"], idField: "escalation_policy_id", columns: ["escalation_policy_id", "name", "repeat_count", "workspace_id", "created_at"] },
+    EscalationPolicySchema,
+    (c) => ({ list: (q) => c.alerting.escalationPolicies.list(q), get: (id) => c.alerting.escalationPolicies.get(id).then((data) => ({ data })), delete: (id) => c.alerting.escalationPolicies.delete(id) }),
+  ),
+  queried(
+    { name: "maintenance-windows", kind: "maintenance-window", aliases: ["silences", "mw"], idField: "maintenance_window_id", columns: ["maintenance_window_id", "name", "state", "starts_at", "ends_at", "recurrence"] },
+    MaintenanceWindowSchema,
+    (c) => ({ list: (q) => c.alerting.maintenanceWindows.list(q), get: (id) => c.alerting.maintenanceWindows.get(id).then((data) => ({ data })), delete: (id) => c.alerting.maintenanceWindows.delete(id) }),
   ),
   queried(
     { name: "channels", kind: "channel", aliases: ["ch"], idField: "channel_id", columns: ["channel_id", "name", "channel_type", "workspace_id", "created_at"] },
@@ -227,6 +226,28 @@ const RESOURCES: ResourceType[] = [
     },
     NotificationSchema,
     (c) => ({ list: (q) => c.notification.notifications.list(q), get: (id) => c.notification.notifications.get(id) }),
+  ),
+  queried(
+    {
+      name: "changes",
+      kind: "change",
+      aliases: ["change-history", "history"],
+      idField: "change_id",
+      columns: ["change_id", "cloud_service_id", "action", "updated_by", "author_id", "diff_count", "created_at"],
+    },
+    ChangeHistorySchema,
+    (c) => c.changeHistory,
+  ),
+  queried(
+    {
+      name: "collector-rules",
+      kind: "collector-rule",
+      aliases: ["rules", "cr"],
+      idField: "collector_rule_id",
+      columns: ["collector_rule_id", "name", "collector_id", "order", "conditions_policy", "stop_processing"],
+    },
+    CollectorRuleSchema,
+    (c) => c.collectorRules,
   ),
   ...orchestrationResources,
 ];

@@ -11,3 +11,11 @@ export { defineServiceSchema } from "./service-schema";
 export { queryRows } from "./query-rows";
 export { isUniqueViolation, isConnectionError, sqlState, violatedConstraint, UNIQUE_VIOLATION } from "./db-errors";
 export { pgliteReferenceCount } from "./pglite-registry";
+export {
+  notificationsOf,
+  notify,
+  MAX_CHANNEL_BYTES,
+  type Notifications,
+  type NotificationListener,
+  type ChannelSubscription,
+} from "./notifications";

@@ -5,6 +5,7 @@ import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import type { Logger } from "pino";
 import type { Database, DatabaseExecutor, DatabaseKind } from "./database";
 import { acquirePglite } from "./pglite-registry";
+import { PostgresNotifications, registerNotifications, type Notifications } from "./notifications";
 
 export const DEFAULT_PGLITE_DATA_DIR = ".data/pglite";
 
@@ -20,6 +21,8 @@ export interface OpenDatabaseOptions<TTables extends Record<string, unknown> = R
   tables?: TTables;
   /** Pool size of the postgres.js client (default 10). Ignored for PGlite, which has one connection. */
   poolSize?: number;
+  /** Seconds an idle pooled connection stays open (default 60). */
+  idleTimeoutSeconds?: number;
   /** Seconds to wait for a Postgres connection before failing (default 10). */
   connectTimeoutSeconds?: number;
 }
@@ -35,6 +38,11 @@ export interface DatabaseHandle<TTables extends Record<string, unknown> = Record
    * advisory locks. On PGlite that is the one shared connection.
    */
   withDedicatedConnection<T>(work: (db: Database) => Promise<T>): Promise<T>;
+  /**
+   * LISTEN/NOTIFY on a connection of its own, opened at the first `listen` (also found with
+   * `notificationsOf(db)`). Undefined on PGlite: callers poll and kick there.
+   */
+  notifications: Notifications | undefined;
   /** Ends the pool, or releases this service's reference to the shared PGlite instance. */
   close(): Promise<void>;
 }
@@ -58,10 +66,26 @@ function openPostgres<TTables extends Record<string, unknown>>(
     fetch_types: false,
     connection: { application_name: `cloudforet-${options.schema}` },
   };
-  const client = postgres(url, { ...connectionOptions, max: options.poolSize ?? 10 });
+  // Idle connections close (after a minute by default): a pool sized for a burst does not hold a
+  // Postgres backend per slot for the rest of the process's life.
+  const client = postgres(url, { ...connectionOptions, max: options.poolSize ?? 10, idle_timeout: options.idleTimeoutSeconds ?? 60 });
   const db = drizzlePostgres(client, { schema: options.tables }) as unknown as Database<TTables>;
   const log = options.logger.child({ component: "db", schema: options.schema, db_kind: "postgres" });
   log.info({ host: describeHost(url), pool_size: options.poolSize ?? 10 }, "database opened");
+  const notifications = new PostgresNotifications(
+    (handlers) =>
+      postgres(url, {
+        ...connectionOptions,
+        ...handlers,
+        max: 1,
+        // The LISTENing connection must stay open: never recycled for being idle or old.
+        idle_timeout: 0,
+        max_lifetime: null,
+        connection: { application_name: `cloudforet-${options.schema}-listen` },
+      }),
+    log.child({ component: "db-notifications" }),
+  );
+  registerNotifications(db, notifications);
 
   let closed = false;
   return {
@@ -77,9 +101,11 @@ function openPostgres<TTables extends Record<string, unknown>>(
         await dedicated.end({ timeout: 5 });
       }
     },
+    notifications,
     async close() {
       if (closed) return;
       closed = true;
+      await notifications.close();
       await client.end({ timeout: 5 });
       log.info("database closed");
     },
@@ -102,6 +128,7 @@ async function openPglite<TTables extends Record<string, unknown>>(
     ping: () => ping(db),
     // PGlite has one connection; its transaction mutex already keeps other callers out of a transaction.
     withDedicatedConnection: (work) => work(db as unknown as Database),
+    notifications: undefined,
     async close() {
       if (closed) return;
       closed = true;

@@ -1,4 +1,5 @@
-export { ErrorCode, taxonomy, errorCodeForGrpc, type TaxonomyEntry } from "./taxonomy";
+export { ErrorCode, ErrorCategory, taxonomy, errorCodeForGrpc, type TaxonomyEntry } from "./taxonomy";
+export { errorToJSON, type ErrorJSON, type ErrorJSONSource } from "./error-json";
 export {
   PlatformError,
   type PlatformErrorOptions,
@@ -13,5 +14,7 @@ export {
   rateLimited,
   serviceUnavailable,
   timeout,
+  echoedValue,
+  printable,
 } from "./platform-error";
 export { toConnectError, decodeError, type DecodedError } from "./connect-error";

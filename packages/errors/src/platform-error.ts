@@ -42,9 +42,23 @@ export class PlatformError extends Error {
 function stringifyMetadata(metadata: PlatformErrorOptions["metadata"]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [key, value] of Object.entries(metadata ?? {})) {
-    if (value !== undefined) out[key] = typeof value === "string" ? value : JSON.stringify(value);
+    if (value !== undefined) out[key] = printable(typeof value === "string" ? value : JSON.stringify(value));
   }
   return out;
+}
+
+/**
+ * Text that is safe to echo back and to store (Postgres text and jsonb refuse NUL, protobuf and
+ * JSON encoders lone surrogates): each NUL and broken surrogate becomes U+FFFD.
+ */
+export function printable(text: string): string {
+  return text.replace(/\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, "\uFFFD");
+}
+
+/** A caller's value as an error echoes it: printable, and at most `max` characters (then "…"). */
+export function echoedValue(text: string, max = 256): string {
+  const safe = printable(text);
+  return safe.length > max ? `${safe.slice(0, max)}…` : safe;
 }
 
 type Metadata = PlatformErrorOptions["metadata"];

@@ -16,7 +16,24 @@ export const ErrorCode = {
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
+/** What kind of failure a call ended in (seed 000, pattern 2), as clients sort them. */
+export const ErrorCategory = {
+  AUTH: "AUTH_ERROR",
+  PERMISSION: "PERMISSION_ERROR",
+  VALIDATION: "VALIDATION_ERROR",
+  NOT_FOUND: "NOT_FOUND_ERROR",
+  CONFLICT: "CONFLICT_ERROR",
+  RATE_LIMIT: "RATE_LIMIT_ERROR",
+  TRANSIENT: "TRANSIENT_ERROR",
+  SERVER: "SERVER_ERROR",
+  UNKNOWN: "UNKNOWN_ERROR",
+} as const;
+
+export type ErrorCategory = (typeof ErrorCategory)[keyof typeof ErrorCategory];
+
 export interface TaxonomyEntry {
+  /** The category a client sorts the failure into. */
+  category: ErrorCategory;
   /** The gRPC status the code travels as. */
   grpc: Code;
   /** The HTTP status of the same failure (REST and Connect unary). */
@@ -27,16 +44,16 @@ export interface TaxonomyEntry {
 
 /** The table of SPEC §3, row for row. */
 export const taxonomy: Readonly<Record<ErrorCode, TaxonomyEntry>> = {
-  ERROR_INVALID_PARAMETER: { grpc: Code.InvalidArgument, http: 400, retry: false },
-  ERROR_AUTHENTICATE_FAILURE: { grpc: Code.Unauthenticated, http: 401, retry: false },
-  ERROR_PERMISSION_DENIED: { grpc: Code.PermissionDenied, http: 403, retry: false },
-  ERROR_NOT_FOUND: { grpc: Code.NotFound, http: 404, retry: false },
-  ERROR_CONFLICT: { grpc: Code.AlreadyExists, http: 409, retry: false },
-  ERROR_PAYLOAD_TOO_LARGE: { grpc: Code.ResourceExhausted, http: 413, retry: false },
-  ERROR_RATE_LIMITED: { grpc: Code.ResourceExhausted, http: 429, retry: true },
-  ERROR_SERVICE_UNAVAILABLE: { grpc: Code.Unavailable, http: 503, retry: true },
-  ERROR_TIMEOUT: { grpc: Code.DeadlineExceeded, http: 504, retry: true },
-  ERROR_UNKNOWN: { grpc: Code.Internal, http: 500, retry: true },
+  ERROR_INVALID_PARAMETER: { category: ErrorCategory.VALIDATION, grpc: Code.InvalidArgument, http: 400, retry: false },
+  ERROR_AUTHENTICATE_FAILURE: { category: ErrorCategory.AUTH, grpc: Code.Unauthenticated, http: 401, retry: false },
+  ERROR_PERMISSION_DENIED: { category: ErrorCategory.PERMISSION, grpc: Code.PermissionDenied, http: 403, retry: false },
+  ERROR_NOT_FOUND: { category: ErrorCategory.NOT_FOUND, grpc: Code.NotFound, http: 404, retry: false },
+  ERROR_CONFLICT: { category: ErrorCategory.CONFLICT, grpc: Code.AlreadyExists, http: 409, retry: false },
+  ERROR_PAYLOAD_TOO_LARGE: { category: ErrorCategory.VALIDATION, grpc: Code.ResourceExhausted, http: 413, retry: false },
+  ERROR_RATE_LIMITED: { category: ErrorCategory.RATE_LIMIT, grpc: Code.ResourceExhausted, http: 429, retry: true },
+  ERROR_SERVICE_UNAVAILABLE: { category: ErrorCategory.TRANSIENT, grpc: Code.Unavailable, http: 503, retry: true },
+  ERROR_TIMEOUT: { category: ErrorCategory.TRANSIENT, grpc: Code.DeadlineExceeded, http: 504, retry: true },
+  ERROR_UNKNOWN: { category: ErrorCategory.SERVER, grpc: Code.Internal, http: 500, retry: true },
 };
 
 /** The error code a bare gRPC status stands for, when a peer sent no ErrorInfo. */

@@ -1,10 +1,14 @@
-import type { DatabaseExecutor } from "@cloudforet/db";
+import { notify, type DatabaseExecutor } from "@cloudforet/db";
+import { outboxChannel } from "./outbox-channel";
 import { createEvent, encodeEvent, type NewEvent, type PlatformEvent } from "./event";
+import { eventTracing } from "./event-tracing";
 import type { OutboxTable } from "./outbox-table";
 
 /**
  * Writes events to the outbox. Pass the transaction that makes the change they describe, so the
- * change and its events commit or roll back together; then `relay.kick()` after the commit.
+ * change and its events commit or roll back together; then `relay.kick()` after the commit. It
+ * also NOTIFYs the outbox's channel in that transaction, so every replica's relay (LISTENing on
+ * Postgres) wakes when it commits, even if nobody kicks: relays need no tight poll.
  */
 export async function enqueueEvents(
   tx: DatabaseExecutor,
@@ -16,9 +20,15 @@ export async function enqueueEvents(
     encodeEvent(event); // fail here, not in the relay, when data is not JSON
     return event;
   });
-  if (complete.length > 0) {
+  if (complete.length === 0) return complete;
+  const write = async (traceparent: string | undefined) => {
+    // The row keeps the trace context of the change, so the relay's publish (later, elsewhere) continues its trace.
+    if (traceparent) for (const event of complete) event.traceparent = traceparent;
     await tx.insert(outbox).values(complete.map((event) => ({ id: event.id, subject: event.subject, payload: event })));
-  }
+    await notify(tx, outboxChannel(outbox));
+  };
+  const tracing = eventTracing();
+  await (tracing ? tracing.outboxWrite(complete.map((e) => e.subject), write) : write(undefined));
   return complete;
 }
 

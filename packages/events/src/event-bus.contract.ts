@@ -166,6 +166,45 @@ export function eventBusContract(name: string, setup: () => Promise<ContractBus>
       expect(received).toHaveLength(1);
     });
 
+    it("resolves caughtUp once the events retained before subscribing were handled", async () => {
+      const { root, durable } = scope();
+      const subject = `${root}.identity.user.disabled`;
+      const backlog = Array.from({ length: 300 }, (_, i) => createEvent({ subject, data: { i } }));
+      for (const event of backlog) await harness.bus.publish(event);
+      // Another subject after the backlog: "caught up" must not wait for an event it never receives.
+      await harness.bus.publish(createEvent({ subject: `${root}.other.thing.happened`, data: {} }));
+
+      const handled: number[] = [];
+      const subscription = await harness.bus.subscribe<{ i: number }>({
+        durable,
+        subjects: subject,
+        deliverPolicy: "all",
+        inactiveThresholdMs: 60_000,
+        prefetch: 500,
+        handler: (event) => void handled.push(event.data.i),
+      });
+      open.push(subscription);
+      await subscription.caughtUp;
+      expect(handled).toEqual(backlog.map((_, i) => i));
+    });
+
+    it("resolves caughtUp at once for a durable delivering new events, and rejects it on a close before", async () => {
+      const { root, durable } = scope();
+      const subject = `${root}.job.step`;
+      await harness.bus.publish(createEvent({ subject, data: {} }));
+      const fresh = await harness.bus.subscribe({ durable: `${durable}_new`, subjects: subject, deliverPolicy: "new", handler: () => {} });
+      open.push(fresh);
+      await expect(fresh.caughtUp).resolves.toBeUndefined();
+
+      let release!: () => void;
+      const blocked = new Promise<void>((resolve) => (release = resolve));
+      const stuck = await harness.bus.subscribe({ durable: `${durable}_stuck`, subjects: subject, handler: () => blocked });
+      const closing = stuck.close();
+      release();
+      await closing;
+      await expect(stuck.caughtUp).rejects.toThrow(/closed before it caught up/);
+    });
+
     it("rejects an event that cannot go on the wire", async () => {
       const { root } = scope();
       await expect(

@@ -27,13 +27,38 @@ export interface SubscribeOptions<TData = unknown> {
   deliverPolicy?: "all" | "new";
   /**
    * Removes the durable after this long without a subscriber. For consumers that belong to one
-   * process (each keeps its own state), so they do not pile up on the broker.
+   * process (each keeps its own state), so they do not pile up on the broker. Such a durable is
+   * never resumed by another process, so its acks are sent without waiting for the broker's
+   * confirmation; and when the broker drops it while this process is cut off, the bus recreates it.
    */
   inactiveThresholdMs?: number;
+  /**
+   * Events pulled ahead (default: the bus's). A follower that replays a long stream with a cheap
+   * handler sets it high, so the replay is a few round trips instead of one per event.
+   */
+  prefetch?: number;
+  /**
+   * Called when events may have been missed: the broker dropped the durable (e.g. after this
+   * process was cut off longer than `inactiveThresholdMs`) and the bus recreated it. A durable
+   * delivering "all" resumes after the last event it handled; one delivering "new" resumes at new
+   * events, so its subscriber should re-read the state it follows.
+   */
+  onGap?: (gap: SubscriptionGap) => void;
+}
+
+export interface SubscriptionGap {
+  durable: string;
+  reason: string;
 }
 
 export interface EventSubscription {
   readonly durable: string;
+  /**
+   * Resolves once every event retained for this durable when it subscribed has been handled (at
+   * once for a durable delivering "new"), so a follower can wait until its state is current.
+   * Rejects when the subscription closes first.
+   */
+  readonly caughtUp: Promise<void>;
   /** Stops delivering; waits for a handler that is running. The durable keeps its position. */
   close(): Promise<void>;
 }

@@ -17,6 +17,12 @@ export interface PlatformEvent<TData = unknown> {
   domainId?: string;
   /** JSON-serializable payload. */
   data: TData;
+  /**
+   * W3C trace context of the change that produced the event, when tracing is on: stored with the
+   * outbox row, sent as the message's `traceparent` header (not in the body), so consumers'
+   * spans join the producer's trace.
+   */
+  traceparent?: string;
 }
 
 /** What a producer supplies; `id` and `occurredAt` are filled in when absent. */
@@ -65,6 +71,9 @@ export function assertValidEvent(event: PlatformEvent): void {
     throw new InvalidEventError(`event ${event.id} has a non-string domainId`);
   }
   if (event.data === undefined) throw new InvalidEventError(`event ${event.id} has no data`);
+  if (event.traceparent !== undefined && typeof event.traceparent !== "string") {
+    throw new InvalidEventError(`event ${event.id} has a non-string traceparent`);
+  }
 }
 
 /** The wire form: UTF-8 JSON of the envelope. */

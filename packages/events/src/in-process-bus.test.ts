@@ -48,4 +48,24 @@ describe("InProcessBus", () => {
     await inventory.close();
     await expect(inventory.publish(createEvent({ subject: "cloudforet.x.y.z", data: {} }))).rejects.toThrow(/closed/);
   });
+
+  it("lets two replicas in one process share a durable: each event reaches one, and the second takes over", async () => {
+    const bus = new InProcessBus({ logger });
+    const first: string[] = [];
+    const second: string[] = [];
+    const a = await bus.subscribe({ durable: "shared", subjects: "t.shared.>", handler: (e) => void first.push(e.id) });
+    const b = await bus.subscribe({ durable: "shared", subjects: "t.shared.>", handler: (e) => void second.push(e.id) });
+    await expect(b.caughtUp).resolves.toBeUndefined();
+    const before = createEvent({ subject: "t.shared.one", data: {} });
+    await bus.publish(before);
+    await waitFor(() => first.length === 1);
+
+    await a.close();
+    const after = createEvent({ subject: "t.shared.two", data: {} });
+    await bus.publish(after);
+    await waitFor(() => second.length === 1);
+    expect({ first, second }).toEqual({ first: [before.id], second: [after.id] });
+    await b.close();
+    await bus.close();
+  });
 });

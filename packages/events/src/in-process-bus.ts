@@ -1,6 +1,8 @@
 import type { Logger } from "pino";
 import { decodeEvent, encodeEvent, type PlatformEvent } from "./event";
+import { eventTracing, withoutTraceContext } from "./event-tracing";
 import type { DeliveryContext, EventBus, EventHandler, EventSubscription, PublishResult, SubscribeOptions } from "./event-bus";
+import { CatchUp } from "./catch-up";
 import { EventBusError, PublishFailedError } from "./event-errors";
 import { assertSubjectPattern, subjectMatches } from "./subject-pattern";
 import { isLastDelivery, redeliveryDelay, resolveRedelivery, type RedeliveryPolicy } from "./redelivery-policy";
@@ -19,6 +21,8 @@ interface StoredEvent {
   sequence: number;
   subject: string;
   wire: Uint8Array;
+  /** The message's trace context, kept beside the body as JetStream keeps it in a header. */
+  traceparent?: string;
 }
 
 interface PendingRedelivery {
@@ -34,6 +38,8 @@ interface DurableState {
   nextSequence: number;
   redeliveries: PendingRedelivery[];
   active?: ActiveSubscription;
+  /** Later subscribers of the same durable (replicas started in one process), in order; the first takes over when the active one closes. */
+  standby: ActiveSubscription[];
 }
 
 interface ActiveSubscription {
@@ -42,6 +48,9 @@ interface ActiveSubscription {
   running: boolean;
   closed: boolean;
   idle: Promise<void>;
+  /** Reached when the durable's position passes the last event published before the subscribe. */
+  catchUp: CatchUp;
+  catchUpTo: number;
   timer?: NodeJS.Timeout;
 }
 
@@ -72,16 +81,20 @@ export class InProcessBus implements EventBus {
 
   async publish(event: PlatformEvent): Promise<PublishResult> {
     if (this.closed) throw new PublishFailedError("the in-process event bus is closed");
-    const wire = encodeEvent(event);
-    const now = Date.now();
-    this.forgetExpiredIds(now);
-    if (this.seenIds.has(event.id)) return { duplicate: true };
-    this.seenIds.set(event.id, now);
+    const wire = encodeEvent(withoutTraceContext(event));
+    const send = async (traceparent: string | undefined): Promise<PublishResult> => {
+      const now = Date.now();
+      this.forgetExpiredIds(now);
+      if (this.seenIds.has(event.id)) return { duplicate: true };
+      this.seenIds.set(event.id, now);
 
-    this.events.push({ sequence: this.nextSequence++, subject: event.subject, wire });
-    if (this.events.length > this.maxRetainedEvents) this.events.shift();
-    for (const durable of this.durables.values()) this.schedule(durable);
-    return { duplicate: false };
+      this.events.push({ sequence: this.nextSequence++, subject: event.subject, wire, ...(traceparent ? { traceparent } : {}) });
+      if (this.events.length > this.maxRetainedEvents) this.events.shift();
+      for (const durable of this.durables.values()) this.schedule(durable);
+      return { duplicate: false };
+    };
+    const tracing = eventTracing();
+    return tracing ? tracing.publish(event, event.traceparent, send) : send(event.traceparent);
   }
 
   async subscribe<TData = unknown>(options: SubscribeOptions<TData>): Promise<EventSubscription> {
@@ -90,38 +103,50 @@ export class InProcessBus implements EventBus {
     subjects.forEach(assertSubjectPattern);
 
     let durable = this.durables.get(options.durable);
-    if (durable?.active) {
-      // Embedded mode runs one replica per service, so one subscriber per durable is all it needs.
-      throw new EventBusError(`durable ${options.durable} already has an active subscription`);
-    }
     if (!durable) {
       durable = {
         name: options.durable,
         subjects,
         nextSequence: options.deliverPolicy === "new" ? this.nextSequence : (this.events[0]?.sequence ?? this.nextSequence),
         redeliveries: [],
+        standby: [],
       };
       this.durables.set(options.durable, durable);
     }
-    durable.subjects = subjects;
     const active: ActiveSubscription = {
       handler: options.handler as EventHandler,
       policy: resolveRedelivery(this.redelivery, options.redelivery),
       running: false,
       closed: false,
       idle: Promise.resolve(),
+      catchUp: new CatchUp(),
+      catchUpTo: this.nextSequence - 1,
     };
-    durable.active = active;
-    this.schedule(durable);
+    if (durable.active) {
+      // A second replica in this process: like a second JetStream pull client of one consumer, it shares
+      // the position, so each event still reaches one of them. It stands by and takes over on close.
+      active.catchUp.done();
+      durable.standby.push(active);
+    } else {
+      durable.subjects = subjects;
+      durable.active = active;
+      this.schedule(durable);
+    }
 
     const state = durable;
     return {
       durable: options.durable,
+      caughtUp: active.catchUp.promise,
       close: async () => {
         if (active.closed) return;
         active.closed = true;
+        active.catchUp.abandon(options.durable);
         clearTimeout(active.timer);
-        if (state.active === active) state.active = undefined;
+        state.standby = state.standby.filter((s) => s !== active);
+        if (state.active === active) {
+          state.active = state.standby.shift();
+          if (state.active) this.schedule(state);
+        }
         await active.idle;
       },
     };
@@ -133,8 +158,12 @@ export class InProcessBus implements EventBus {
 
   async close(): Promise<void> {
     this.closed = true;
-    const running = [...this.durables.values()].map((d) => d.active).filter((a): a is ActiveSubscription => !!a);
-    for (const durable of this.durables.values()) durable.active = undefined;
+    const running = [...this.durables.values()].flatMap((d) => [...(d.active ? [d.active] : []), ...d.standby]);
+    for (const durable of this.durables.values()) {
+      durable.active?.catchUp.abandon(durable.name);
+      durable.active = undefined;
+      durable.standby = [];
+    }
     for (const active of running) {
       active.closed = true;
       clearTimeout(active.timer);
@@ -164,7 +193,10 @@ export class InProcessBus implements EventBus {
         const next = this.takeNext(durable);
         if (!next) break;
         await this.deliver(durable, active, next.stored, next.attempt);
+        if (durable.nextSequence > active.catchUpTo) active.catchUp.done();
       }
+      // Nothing left to take: every retained event this durable wants was delivered.
+      if (!active.closed) active.catchUp.done();
     } finally {
       active.running = false;
     }
@@ -197,7 +229,9 @@ export class InProcessBus implements EventBus {
     const event = decodeEvent(stored.wire);
     const context: DeliveryContext = { durable: durable.name, attempt, redelivered: attempt > 1 };
     try {
-      await active.handler(event, context);
+      const tracing = eventTracing();
+      if (tracing) await tracing.consume(event, stored.traceparent, durable.name, async () => active.handler(event, context));
+      else await active.handler(event, context);
     } catch (err) {
       const fields = { durable: durable.name, event_id: event.id, subject: event.subject, attempt, err };
       if (isLastDelivery(attempt, active.policy)) {

@@ -15,6 +15,7 @@ export type {
   DeliveryContext,
   PublishResult,
   SubscribeOptions,
+  SubscriptionGap,
 } from "./event-bus";
 export { EventBusError, InvalidEventError, PublishFailedError } from "./event-errors";
 export { subjectMatches } from "./subject-pattern";
@@ -31,3 +32,15 @@ export {
   type ProcessedEventStore,
 } from "./processed-events";
 export { openEventBus, acquireSharedInProcessBus, type OpenEventBusOptions } from "./open-event-bus";
+export {
+  identitySubjects,
+  inventorySubjects,
+  cloudServiceSubjects,
+  costSubjects,
+  monitoringSubjects,
+  notificationSubjects,
+  orchestrationSubjects,
+  requestLogSubjects,
+} from "./subjects";
+export type { PayloadJson, SnakeCase } from "./payload-json";
+export { setEventTracing, eventTracing, withoutTraceContext, TRACEPARENT_HEADER, type EventTracing } from "./event-tracing";

@@ -1,8 +1,10 @@
 import { describe, expect, it, beforeAll, afterAll } from "vitest";
 import pino from "pino";
-import { createTestStream, waitFor, type TestStream } from "@cloudforet/testing";
+import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/nats-core";
+import { connectTestNats, createTestStream, startTcpProxy, waitFor, type TcpProxy, type TestStream } from "@cloudforet/testing";
 import { eventBusContract } from "./event-bus.contract";
-import { JetStreamBus } from "./jetstream-bus";
+import { JetStreamBus, type JetStreamBusOptions } from "./jetstream-bus";
 import { createEvent } from "./event";
 
 const logger = pino({ level: process.env.LOG_LEVEL ?? "silent" });
@@ -43,6 +45,28 @@ describe("JetStreamBus", () => {
       expect(await second.publish(event)).toEqual({ duplicate: true });
     } finally {
       await Promise.all([first.close(), second.close()]);
+    }
+  });
+
+  it("with a consumer prefix and a start time, a new durable has its own name and skips what came before", async () => {
+    const base = { servers: stream.natsUrl, logger, stream: stream.stream, streamSubjects: stream.subjects };
+    const publisher = await JetStreamBus.connect(base);
+    const subject = `${stream.subjectPrefix}.since.happened`;
+    const before = createEvent({ subject, data: { n: 1 } });
+    await publisher.publish(before);
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    const isolated = await JetStreamBus.connect({ ...base, consumerPrefix: "tsince", consumersSince: new Date(Date.now() - 300) });
+    try {
+      const after = createEvent({ subject, data: { n: 2 } });
+      await publisher.publish(after);
+      const seen: string[] = [];
+      const subscription = await isolated.subscribe({ durable: "since", subjects: subject, handler: (event) => void seen.push(event.id) });
+      await waitFor(async () => seen.length >= 1, 5_000, "the event published after the start time");
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(seen).toEqual([after.id]);
+      expect(subscription.durable).toBe("tsince-since");
+    } finally {
+      await Promise.all([publisher.close(), isolated.close()]);
     }
   });
 
@@ -102,4 +126,122 @@ describe("JetStreamBus durable consumers", () => {
     expect(seen).toEqual([{ old: false }]);
     await sub.close();
   });
+});
+
+/**
+ * A process's own durables have an inactivity threshold; when the process is cut off from NATS
+ * longer than that while the broker stays up, the broker deletes them. The bus must notice and
+ * recreate them, or the process silently stops receiving events (revocations, job progress).
+ */
+describe("JetStreamBus when the broker drops a subscription's consumer", () => {
+  let stream: TestStream;
+  let proxy: TcpProxy;
+  let admin: NatsConnection;
+  let jsm: JetStreamManager;
+  const buses: JetStreamBus[] = [];
+  beforeAll(async () => {
+    stream = await createTestStream("ev_recreate");
+    const nats = new URL(stream.natsUrl);
+    proxy = await startTcpProxy({ host: nats.hostname, port: Number(nats.port || 4222) });
+    admin = await connectTestNats(stream.natsUrl);
+    jsm = await jetstreamManager(admin);
+  });
+  afterAll(async () => {
+    await Promise.all(buses.map((b) => b.close()));
+    await proxy?.stop();
+    await admin?.close();
+    await stream?.cleanup();
+  });
+
+  const connect = async (servers: string, extra: Partial<JetStreamBusOptions> = {}) => {
+    const bus = await JetStreamBus.connect({ servers, logger, stream: stream.stream, streamSubjects: stream.subjects, reconnectWaitMs: 100, ...extra });
+    buses.push(bus);
+    return bus;
+  };
+  const consumerExists = (durable: string) =>
+    jsm.consumers.info(stream.stream, durable).then(
+      () => true,
+      () => false,
+    );
+
+  /** The broker can refuse a delete while it still writes the consumer's state files ("directory not empty"). */
+  const deleteConsumer = async (durable: string) => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await jsm.consumers.delete(stream.stream, durable);
+        return;
+      } catch (error) {
+        if (attempt >= 5 || !String(error).includes("directory not empty")) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+      }
+    }
+  };
+  let attempt = 0;
+
+  it("recreates a deleted 'all' durable after the last handled event and reports the gap", async () => {
+    // A retry must not share the durable of an earlier attempt (whose bus still consumes it).
+    const durable = `dropped_all_${++attempt}`;
+    const bus = await connect(stream.natsUrl);
+    const subject = `${stream.subjectPrefix}.deleted.x${attempt}`;
+    const seen: number[] = [];
+    const gaps: string[] = [];
+    await bus.subscribe<{ n: number }>({
+      durable,
+      subjects: subject,
+      inactiveThresholdMs: 60_000,
+      handler: (e) => void seen.push(e.data.n),
+      onGap: (gap) => void gaps.push(gap.durable),
+    });
+    await bus.publish(createEvent({ subject, data: { n: 1 } }));
+    await waitFor(() => seen.length === 1, 15_000, "the first event");
+
+    await deleteConsumer(durable);
+    await bus.publish(createEvent({ subject, data: { n: 2 } }));
+    await waitFor(() => seen.includes(2), 20_000, "an event after the deletion");
+    expect(gaps).toEqual([durable]);
+    expect(seen).toEqual([1, 2]);
+    expect(await consumerExists(durable)).toBe(true);
+  }, 45_000);
+
+  it("recreates the consumers of a client cut off longer than their inactivity threshold", async () => {
+    // The partitioned client talks through the proxy; its consumers live 1 s without it.
+    const partitioned = await connect(proxy.url("nats"), { inactiveThresholdMs: 1_000 });
+    const publisher = await connect(stream.natsUrl);
+    const allSubject = `${stream.subjectPrefix}.cut.all`;
+    const newSubject = `${stream.subjectPrefix}.cut.new`;
+    const seenAll: number[] = [];
+    const seenNew: number[] = [];
+    const gaps: string[] = [];
+    await partitioned.subscribe<{ n: number }>({
+      durable: "cut_all",
+      subjects: allSubject,
+      inactiveThresholdMs: 600_000,
+      handler: (e) => void seenAll.push(e.data.n),
+      onGap: (gap) => void gaps.push(gap.durable),
+    });
+    await partitioned.subscribe<{ n: number }>({
+      durable: "cut_new",
+      subjects: newSubject,
+      deliverPolicy: "new",
+      inactiveThresholdMs: 60_000,
+      handler: (e) => void seenNew.push(e.data.n),
+      onGap: (gap) => void gaps.push(gap.durable),
+    });
+    await publisher.publish(createEvent({ subject: allSubject, data: { n: 1 } }));
+    await waitFor(() => seenAll.length === 1, 5_000, "the first event");
+
+    await proxy.stop();
+    await waitFor(async () => !(await consumerExists("cut_all")) && !(await consumerExists("cut_new")), 20_000, "the broker to drop the consumers");
+    // Published while the consumer is gone: the "all" durable must still get it.
+    await publisher.publish(createEvent({ subject: allSubject, data: { n: 2 } }));
+    await proxy.start();
+
+    await waitFor(() => seenAll.includes(2), 20_000, "the event published while cut off");
+    await waitFor(() => gaps.length === 2, 10_000, "both gaps reported");
+    await publisher.publish(createEvent({ subject: allSubject, data: { n: 3 } }));
+    await publisher.publish(createEvent({ subject: newSubject, data: { n: 4 } }));
+    await waitFor(() => seenAll.includes(3) && seenNew.includes(4), 10_000, "events after the reconnect");
+    expect(seenAll).toEqual([1, 2, 3]);
+    expect(gaps.sort()).toEqual(["cut_all", "cut_new"]);
+  }, 60_000);
 });

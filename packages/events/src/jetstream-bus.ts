@@ -7,20 +7,20 @@ import {
   JetStreamApiError,
   type ConsumerConfig,
   type ConsumerInfo,
-  type ConsumerMessages,
   type JetStreamClient,
   type JetStreamManager,
-  type JsMsg,
 } from "@nats-io/jetstream";
-import { nanos, type NatsConnection } from "@nats-io/nats-core";
+import { headers as natsHeaders, nanos, type NatsConnection } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
 import type { Logger } from "pino";
-import { decodeEvent, encodeEvent, type PlatformEvent } from "./event";
+import { encodeEvent, type PlatformEvent } from "./event";
 import type { EventBus, EventHandler, EventSubscription, PublishResult, SubscribeOptions } from "./event-bus";
 import { EventBusError, PublishFailedError } from "./event-errors";
 import { ensureStream } from "./ensure-stream";
+import { eventTracing, TRACEPARENT_HEADER, withoutTraceContext } from "./event-tracing";
+import { JetStreamSubscription } from "./jetstream-subscription";
 import { assertSubjectPattern, subjectMatches } from "./subject-pattern";
-import { isLastDelivery, redeliveryDelay, resolveRedelivery, type RedeliveryPolicy } from "./redelivery-policy";
+import { resolveRedelivery, type RedeliveryPolicy } from "./redelivery-policy";
 
 export const DEFAULT_STREAM = "CLOUDFORET";
 export const DEFAULT_STREAM_SUBJECTS = ["cloudforet.>"];
@@ -52,6 +52,22 @@ export interface JetStreamBusOptions {
   prefetch?: number;
   /** Pause between reconnect attempts (default 1 s); the bus reconnects forever. */
   reconnectWaitMs?: number;
+  /**
+   * Replaces the inactivity threshold of every subscription that sets one (the process's own
+   * durables). `NATS_INACTIVE_THRESHOLD_MS`; tests use a few seconds to see the broker drop the
+   * consumers of a replica cut off from NATS.
+   */
+  inactiveThresholdMs?: number;
+  /**
+   * Put before every durable's name (`NATS_CONSUMER_PREFIX`): test runs sharing one NATS each get
+   * their own copy of every event instead of competing for it.
+   */
+  consumerPrefix?: string;
+  /**
+   * Where a new durable that asks for every event starts (`NATS_CONSUMER_SINCE`), instead of the
+   * stream's first event: a test run sharing the stream with earlier runs sees only its own events.
+   */
+  consumersSince?: Date;
 }
 
 /** The EventBus over NATS JetStream: one stream, durable pull consumers, explicit acks. */
@@ -107,44 +123,72 @@ export class JetStreamBus implements EventBus {
 
   async publish(event: PlatformEvent): Promise<PublishResult> {
     if (this.closed) throw new PublishFailedError("the JetStream event bus is closed");
-    const payload = encodeEvent(event);
-    try {
-      const ack = await this.js.publish(event.subject, payload, {
-        msgID: event.id,
-        timeout: this.options.publishTimeoutMs ?? 5_000,
-      });
-      return { duplicate: ack.duplicate };
-    } catch (err) {
-      throw new PublishFailedError(`publishing event ${event.id} to ${event.subject} failed: ${describe(err)}`, {
-        cause: err,
-      });
-    }
+    // The trace context travels as a header, so the body stays the envelope consumers decode.
+    const payload = encodeEvent(withoutTraceContext(event));
+    const send = async (traceparent: string | undefined) => {
+      try {
+        const h = traceparent ? natsHeaders() : undefined;
+        if (h && traceparent) h.set(TRACEPARENT_HEADER, traceparent);
+        const ack = await this.js.publish(event.subject, payload, {
+          msgID: event.id,
+          timeout: this.options.publishTimeoutMs ?? 5_000,
+          ...(h ? { headers: h } : {}),
+        });
+        return { duplicate: ack.duplicate };
+      } catch (err) {
+        throw new PublishFailedError(`publishing event ${event.id} to ${event.subject} failed: ${describe(err)}`, {
+          cause: err,
+        });
+      }
+    };
+    const tracing = eventTracing();
+    // Without tracing here, a traceparent stored by a traced producer is still passed on as is.
+    return tracing ? tracing.publish(event, event.traceparent, send) : send(event.traceparent);
   }
 
-  async subscribe<TData = unknown>(options: SubscribeOptions<TData>): Promise<EventSubscription> {
+  async subscribe<TData = unknown>(given: SubscribeOptions<TData>): Promise<EventSubscription> {
     if (this.closed) throw new EventBusError("the JetStream event bus is closed");
+    const options = this.options.consumerPrefix ? { ...given, durable: `${this.options.consumerPrefix}-${given.durable}` } : given;
     const subjects = [options.subjects].flat();
     subjects.forEach(assertSubjectPattern);
     const policy = resolveRedelivery(this.options.redelivery, options.redelivery);
     const filter = this.consumerFilter(subjects);
 
-    await this.ensureConsumer(options.durable, {
+    const deliverPolicy = options.deliverPolicy ?? "all";
+    const inactiveThresholdMs = options.inactiveThresholdMs ? (this.options.inactiveThresholdMs ?? options.inactiveThresholdMs) : undefined;
+    const config: Partial<ConsumerConfig> = {
       durable_name: options.durable,
       ack_policy: AckPolicy.Explicit,
-      deliver_policy: options.deliverPolicy === "new" ? DeliverPolicy.New : DeliverPolicy.All,
+      deliver_policy: deliverPolicy === "new" ? DeliverPolicy.New : this.options.consumersSince ? DeliverPolicy.StartTime : DeliverPolicy.All,
+      ...(deliverPolicy !== "new" && this.options.consumersSince ? { opt_start_time: this.options.consumersSince.toISOString() } : {}),
       ack_wait: nanos(this.options.ackWaitMs ?? 30_000),
       max_deliver: policy.maxDeliver,
-      ...(options.inactiveThresholdMs ? { inactive_threshold: nanos(options.inactiveThresholdMs) } : {}),
+      ...(inactiveThresholdMs ? { inactive_threshold: nanos(inactiveThresholdMs) } : {}),
       ...filter.config,
-    });
-    const consumer = await this.js.consumers.get(this.stream, options.durable);
-    const messages = await consumer.consume({ max_messages: this.options.prefetch ?? 16 });
-    const subscription = new JetStreamSubscription(options.durable, messages, {
+    };
+    // What "caught up" means: having handled what the stream held before this subscribe.
+    const catchUpTo = (await this.jsm.streams.info(this.stream)).state.last_seq;
+    await this.ensureConsumer(options.durable, config);
+    const prefetch = options.prefetch ?? this.options.prefetch ?? 16;
+    const opened = await JetStreamSubscription.open({ js: this.js, stream: this.stream, durable: options.durable, prefetch });
+    const subscription = new JetStreamSubscription(opened.messages, {
+      durable: options.durable,
+      stream: this.stream,
+      nc: this.nc,
+      js: this.js,
+      jsm: this.jsm,
+      config,
+      deliverPolicy,
       handler: options.handler as EventHandler,
       policy,
       ackWaitMs: this.options.ackWaitMs ?? 30_000,
+      prefetch,
+      confirmAcks: !inactiveThresholdMs,
       // Servers before 2.10 take one filter subject; then the consumer gets everything and filters here.
       accepts: filter.clientSide ? (subject) => subjects.some((p) => subjectMatches(p, subject)) : () => true,
+      onGap: options.onGap,
+      catchUpTo,
+      pendingAtStart: opened.pending,
       log: this.log.child({ durable: options.durable }),
     });
     this.subscriptions.add(subscription);
@@ -193,8 +237,9 @@ export class JetStreamBus implements EventBus {
     }
     const resumeAt = existing.ack_floor.stream_seq + 1;
     await this.jsm.consumers.delete(this.stream, durable);
+    const { opt_start_time: _since, ...resumed } = config;
     await this.jsm.consumers.add(this.stream, {
-      ...config,
+      ...resumed,
       deliver_policy: DeliverPolicy.StartSequence,
       opt_start_seq: resumeAt,
     });
@@ -217,84 +262,6 @@ export class JetStreamBus implements EventBus {
         else if (status.type === "error") this.log.error({ err: status.error }, "NATS connection error");
       }
     })().catch(() => {});
-  }
-}
-
-interface SubscriptionSettings {
-  handler: EventHandler;
-  policy: RedeliveryPolicy;
-  ackWaitMs: number;
-  accepts(subject: string): boolean;
-  log: Logger;
-}
-
-class JetStreamSubscription implements EventSubscription {
-  readonly closed: Promise<void>;
-
-  constructor(
-    readonly durable: string,
-    private readonly messages: ConsumerMessages,
-    private readonly settings: SubscriptionSettings,
-  ) {
-    this.closed = this.run();
-  }
-
-  async close(): Promise<void> {
-    await this.messages.close();
-    await this.closed;
-  }
-
-  private async run(): Promise<void> {
-    try {
-      for await (const msg of this.messages) await this.handle(msg);
-    } catch (err) {
-      this.settings.log.error({ err }, "subscription stopped");
-    }
-  }
-
-  private async handle(msg: JsMsg): Promise<void> {
-    const { log, policy } = this.settings;
-    if (!this.settings.accepts(msg.subject)) {
-      msg.ack();
-      return;
-    }
-    let event: PlatformEvent;
-    try {
-      event = decodeEvent(msg.data);
-    } catch (err) {
-      log.error({ err, subject: msg.subject, seq: msg.seq }, "undecodable event terminated");
-      msg.term("undecodable event");
-      return;
-    }
-
-    const attempt = msg.info.deliveryCount;
-    // Tell the broker a slow handler is still working, so it does not redeliver meanwhile.
-    const keepAlive = setInterval(() => msg.working(), Math.max(this.settings.ackWaitMs / 2, 1_000));
-    try {
-      await this.settings.handler(event, { durable: this.durable, attempt, redelivered: msg.redelivered });
-      clearInterval(keepAlive);
-      await this.acknowledge(msg, event);
-    } catch (err) {
-      clearInterval(keepAlive);
-      const fields = { event_id: event.id, subject: event.subject, attempt, err };
-      if (isLastDelivery(attempt, policy)) {
-        log.error(fields, "event handler failed on its last delivery; event dropped");
-        msg.term("handler failed on the last delivery");
-        return;
-      }
-      const delayMs = redeliveryDelay(attempt, policy);
-      log.warn({ ...fields, redeliver_in_ms: delayMs }, "event handler failed; redelivering");
-      msg.nak(delayMs);
-    }
-  }
-
-  /** Waits for the broker to confirm the ack, so a resubscribe never sees the event again. */
-  private async acknowledge(msg: JsMsg, event: PlatformEvent): Promise<void> {
-    try {
-      if (!(await msg.ackAck({ timeout: 5_000 }))) throw new Error("ack not confirmed");
-    } catch (err) {
-      this.settings.log.warn({ err, event_id: event.id }, "ack not confirmed; the event may be redelivered");
-    }
   }
 }
 

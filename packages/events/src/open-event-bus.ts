@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import type { PlatformEvent } from "./event";
 import type { EventBus, EventSubscription, PublishResult, SubscribeOptions } from "./event-bus";
+import { EventBusError } from "./event-errors";
 import { InProcessBus, type InProcessBusOptions } from "./in-process-bus";
 import { JetStreamBus, type JetStreamBusOptions } from "./jetstream-bus";
 
@@ -8,6 +9,8 @@ export interface OpenEventBusOptions extends Omit<JetStreamBusOptions, "servers"
   /** `NATS_URL`. Without it the bus is the process-wide in-process bus (embedded mode). */
   url?: string;
   logger: Logger;
+  /** The service's environment, for the bus's own variables (`NATS_INACTIVE_THRESHOLD_MS`). */
+  env?: NodeJS.ProcessEnv;
 }
 
 /**
@@ -15,8 +18,40 @@ export interface OpenEventBusOptions extends Omit<JetStreamBusOptions, "servers"
  * every service in this process shares (embedded mode runs all seven services in one process).
  */
 export async function openEventBus(options: OpenEventBusOptions): Promise<EventBus> {
-  if (options.url) return JetStreamBus.connect({ ...options, servers: options.url });
+  if (options.url) {
+    const { env, url, ...busOptions } = options;
+    const inactiveThresholdMs = inactiveThresholdFrom(env) ?? options.inactiveThresholdMs;
+    return JetStreamBus.connect({ ...busOptions, servers: url, inactiveThresholdMs, consumerPrefix: consumerPrefixFrom(env) ?? options.consumerPrefix, consumersSince: consumersSinceFrom(env) ?? options.consumersSince });
+  }
   return acquireSharedInProcessBus({ logger: options.logger, redelivery: options.redelivery });
+}
+
+/** NATS_CONSUMER_PREFIX: letters, digits, `_` and `-`, at most 32. */
+function consumerPrefixFrom(env: NodeJS.ProcessEnv | undefined): string | undefined {
+  const raw = env?.NATS_CONSUMER_PREFIX?.trim();
+  if (!raw) return undefined;
+  if (!/^[A-Za-z0-9_-]{1,32}$/.test(raw)) throw new EventBusError(`NATS_CONSUMER_PREFIX must be 1-32 letters, digits, "_" or "-" (got "${raw}")`);
+  return raw;
+}
+
+/** NATS_CONSUMER_SINCE: an ISO 8601 time. */
+function consumersSinceFrom(env: NodeJS.ProcessEnv | undefined): Date | undefined {
+  const raw = env?.NATS_CONSUMER_SINCE?.trim();
+  if (!raw) return undefined;
+  const since = new Date(raw);
+  if (Number.isNaN(since.getTime())) throw new EventBusError(`NATS_CONSUMER_SINCE must be an ISO 8601 time (got "${raw.slice(0, 40)}")`);
+  return since;
+}
+
+/** NATS_INACTIVE_THRESHOLD_MS: a whole number of milliseconds, at least 1,000 (the broker checks about once a second). */
+function inactiveThresholdFrom(env: NodeJS.ProcessEnv | undefined): number | undefined {
+  const raw = env?.NATS_INACTIVE_THRESHOLD_MS?.trim();
+  if (!raw) return undefined;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1_000) {
+    throw new EventBusError(`NATS_INACTIVE_THRESHOLD_MS must be a whole number of milliseconds, at least 1000 (got "${raw}")`);
+  }
+  return value;
 }
 
 interface SharedBus {
@@ -43,6 +78,7 @@ export function acquireSharedInProcessBus(options: InProcessBusOptions): EventBu
       subscriptions.add(subscription);
       return {
         durable: subscription.durable,
+        caughtUp: subscription.caughtUp,
         close: async () => {
           subscriptions.delete(subscription);
           await subscription.close();

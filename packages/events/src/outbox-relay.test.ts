@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { waitFor } from "@cloudforet/testing";
+import { testDatabaseUrl, waitFor } from "@cloudforet/testing";
 import { eq, sql } from "drizzle-orm";
-import { queryRows } from "@cloudforet/db";
+import { openDatabase, queryRows } from "@cloudforet/db";
 import { createEvent, type PlatformEvent } from "./event";
 import type { EventBus, PublishResult } from "./event-bus";
 import { enqueueEvent, enqueueEvents } from "./enqueue-event";
@@ -27,7 +27,10 @@ class RecordingBus implements Pick<EventBus, "publish"> {
 describe("transactional outbox on PostgreSQL", () => {
   let service: ServiceDatabase;
   const relays: OutboxRelay[] = [];
-  const newRelay = (bus: Pick<EventBus, "publish">, options: { pollIntervalMs?: number; batchSize?: number } = {}) => {
+  const newRelay = (
+    bus: Pick<EventBus, "publish">,
+    options: { pollIntervalMs?: number; idlePollIntervalMs?: number; batchSize?: number; notifications?: null } = {},
+  ) => {
     const relay = new OutboxRelay({
       db: service.database.db,
       outbox: service.tables.outbox,
@@ -98,6 +101,36 @@ describe("transactional outbox on PostgreSQL", () => {
     expect(received[0].id).toBe(event.id);
     expect(received[0].at - committedAt).toBeLessThan(500);
     await bus.close();
+  });
+
+  it("wakes on the commit's NOTIFY while idle, with no kick and a 60 s poll (another replica's write)", async () => {
+    const bus = new RecordingBus();
+    const relay = newRelay(bus, { pollIntervalMs: 60_000, idlePollIntervalMs: 60_000 });
+    relay.start();
+    // The first pass is done and LISTEN is in place: the relay sleeps for a minute.
+    await waitFor(() => (relay as unknown as { subscription?: { listening: boolean } }).subscription?.listening === true, 5_000, "LISTEN");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+
+    // Another pool (as another replica would) commits an event and kicks nobody here.
+    const writer = await openDatabase({ url: testDatabaseUrl(), schema: service.test.schema, logger: testLogger, poolSize: 1 });
+    try {
+      const committedAt = Date.now();
+      const event = await writer.db.transaction((tx) => enqueueEvent(tx, service.tables.outbox, { subject: subject("elsewhere"), data: {} }));
+      await waitFor(() => bus.published.length === 1, 5_000, "the notified event");
+      expect(bus.published[0].id).toBe(event.id);
+      expect(Date.now() - committedAt).toBeLessThan(1_500);
+    } finally {
+      await writer.close();
+    }
+  });
+
+  it("polls every pollIntervalMs when it cannot LISTEN (notifications: null, as on PGlite)", async () => {
+    const bus = new RecordingBus();
+    const relay = newRelay(bus, { pollIntervalMs: 100, idlePollIntervalMs: 60_000, notifications: null });
+    relay.start();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await service.database.db.transaction((tx) => enqueueEvent(tx, service.tables.outbox, { subject: subject("polled"), data: {} }));
+    await waitFor(() => bus.published.length === 1, 2_000, "the polled event");
   });
 
   it("retries within a second of a kick while backing off, instead of at the end of the backoff", async () => {

@@ -1,8 +1,9 @@
 import { and, asc, count, eq, inArray, isNotNull, isNull, lt, sql } from "drizzle-orm";
 import { getTableConfig } from "drizzle-orm/pg-core";
-import type { DatabaseExecutor } from "@cloudforet/db";
+import { notificationsOf, type ChannelSubscription, type DatabaseExecutor, type Notifications } from "@cloudforet/db";
 import type { Logger } from "pino";
 import type { EventBus } from "./event-bus";
+import { outboxChannel } from "./outbox-channel";
 import type { OutboxTable } from "./outbox-table";
 
 export interface OutboxRelayOptions {
@@ -13,13 +14,23 @@ export interface OutboxRelayOptions {
   logger: Logger;
   /** Rows claimed per transaction (default 100). */
   batchSize?: number;
-  /** Polling interval when nobody kicks (default 1 s). */
+  /** Polling interval when nobody kicks and no NOTIFY can wake the relay (default 1 s). */
   pollIntervalMs?: number;
+  /**
+   * Where the relay LISTENs for the NOTIFY `enqueueEvents` sends on commit (default: the database's
+   * own, `notificationsOf(db)`; none on PGlite). `null`: poll every `pollIntervalMs` only.
+   */
+  notifications?: Notifications | null;
+  /**
+   * Polling interval while LISTEN is in place (default 30 s): a safety net only, since every commit
+   * that enqueues wakes the relay, and a lost LISTEN connection falls back to `pollIntervalMs`.
+   */
+  idlePollIntervalMs?: number;
   /** Backoff after a failed pass: doubling from `initialMs` (default 200 ms) up to `maxMs` (default 30 s). */
   retryBackoff?: { initialMs?: number; maxMs?: number };
   /** How long published rows are kept before deletion (default 24 h). */
   retentionMs?: number;
-  /** How often published rows past retention are deleted (default 1 min). */
+  /** How often published rows past retention are deleted (default 10 min: the retention is a day). */
   cleanupIntervalMs?: number;
 }
 
@@ -47,10 +58,17 @@ export class OutboxRelay {
   private readonly log: Logger;
   private readonly batchSize: number;
   private readonly pollIntervalMs: number;
+  private readonly idlePollIntervalMs: number;
+  private readonly notifications: Notifications | undefined;
+  private subscription: ChannelSubscription | undefined;
   private readonly backoffInitialMs: number;
   private readonly backoffMaxMs: number;
   private readonly retentionMs: number;
   private readonly cleanupIntervalMs: number;
+  /** "schema.outbox": the relay's name in logs and in the outbox lag metrics. */
+  readonly name: string;
+  /** Relays between start() and stop(), whose lag the metrics report (packages/runtime/src/metrics.ts). */
+  private static readonly started = new Set<OutboxRelay>();
 
   private running = false;
   private loopDone: Promise<void> = Promise.resolve();
@@ -68,18 +86,32 @@ export class OutboxRelay {
     this.bus = options.bus;
     this.batchSize = options.batchSize ?? 100;
     this.pollIntervalMs = options.pollIntervalMs ?? 1_000;
+    this.idlePollIntervalMs = Math.max(options.idlePollIntervalMs ?? 30_000, this.pollIntervalMs);
+    this.notifications = options.notifications === null ? undefined : (options.notifications ?? notificationsOf(options.db));
     this.backoffInitialMs = options.retryBackoff?.initialMs ?? 200;
     this.backoffMaxMs = options.retryBackoff?.maxMs ?? 30_000;
     this.retentionMs = options.retentionMs ?? 24 * 3_600_000;
-    this.cleanupIntervalMs = options.cleanupIntervalMs ?? 60_000;
+    this.cleanupIntervalMs = options.cleanupIntervalMs ?? 600_000;
     const { schema, name } = getTableConfig(this.outbox);
-    this.log = options.logger.child({ component: "outbox-relay", outbox: schema ? `${schema}.${name}` : name });
+    this.name = schema ? `${schema}.${name}` : name;
+    this.log = options.logger.child({ component: "outbox-relay", outbox: this.name });
   }
 
-  /** Starts relaying in the background: a pass on every kick and every `pollIntervalMs`. */
+  /**
+   * Starts relaying in the background: a pass on every kick and every NOTIFY of the outbox's
+   * channel, and a poll every `idlePollIntervalMs` while LISTENing (`pollIntervalMs` otherwise).
+   */
   start(): void {
     if (this.running) return;
     this.running = true;
+    OutboxRelay.started.add(this);
+    // Every (re)established LISTEN also kicks: rows committed while it was not in place were not heard.
+    this.subscription = this.notifications?.listen(outboxChannel(this.outbox), {
+      onNotify: () => this.kick(),
+      onListening: () => this.kick(),
+      // Sleeping the long idle interval is only safe while a NOTIFY can cut it short.
+      onLost: () => this.hasten?.(this.pollIntervalMs),
+    });
     this.loopDone = this.loop();
   }
 
@@ -116,6 +148,9 @@ export class OutboxRelay {
   /** Stops the background loop after flushing for up to `flushTimeoutMs`. */
   async stop(flushTimeoutMs = 5_000): Promise<{ remaining: number }> {
     this.running = false;
+    OutboxRelay.started.delete(this);
+    await this.subscription?.close();
+    this.subscription = undefined;
     this.wake?.();
     await this.loopDone;
     return this.flush(flushTimeoutMs);
@@ -148,6 +183,34 @@ export class OutboxRelay {
       .returning({ id: this.outbox.id });
     if (deleted.length > 0) this.log.info({ deleted: deleted.length }, "published outbox rows deleted");
     return deleted.length;
+  }
+
+  /** The running relays of this process (for the metrics, which read their lag on scrape). */
+  static running(): Iterable<OutboxRelay> {
+    return OutboxRelay.started;
+  }
+
+  /**
+   * Unpublished rows and the age of the oldest, counted over every replica's rows (one statement on
+   * the unpublished index). Undefined when the database does not answer within `timeoutMs`: a scrape
+   * must not hang or fail because of it (the relay's own warnings report the outage).
+   */
+  async lag(timeoutMs = 2_000): Promise<{ pending: number; oldestAgeSeconds: number } | undefined> {
+    const query = this.db
+      .select({
+        pending: count(),
+        age: sql<string | number | null>`extract(epoch from now() - min(${this.outbox.createdAt}))`,
+      })
+      .from(this.outbox)
+      .where(isNull(this.outbox.publishedAt))
+      .then(([row]) => ({ pending: Number(row?.pending ?? 0), oldestAgeSeconds: Math.max(0, Number(row?.age ?? 0)) }));
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), timeoutMs)));
+    try {
+      return await Promise.race([query.catch(() => undefined), timedOut]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async countUnpublished(): Promise<number> {
@@ -206,7 +269,8 @@ export class OutboxRelay {
   private async loop(): Promise<void> {
     while (this.running) {
       this.kicked = false;
-      let delay = this.pollIntervalMs;
+      // Poll rarely only while a NOTIFY can wake us; `listening` is false until LISTEN is in place and after it drops.
+      let delay = this.subscription?.listening ? this.idlePollIntervalMs : this.pollIntervalMs;
       try {
         await this.publishPending();
         if (this.consecutiveFailures > 0) {

@@ -25,19 +25,27 @@ describe("compileQuery", () => {
     const where = dialect.sqlToQuery(compiled.where!);
     for (const text of [hostile, "evil--key", "a-b", "^x'", "some_key"]) expect(where.sql).not.toContain(text);
     expect(where.params).toContain(hostile);
-    expect(where.params).toContain('{"evil--key"}');
+    // A path of named segments travels one bound text parameter per segment.
+    expect(where.params).toContain("evil--key");
     const order = dialect.sqlToQuery(compiled.orderBy[0]);
     expect(order.sql).not.toContain("some_key");
-    expect(order.params).toEqual(['{"some_key"}']);
+    expect(order.params).toEqual(["some_key"]);
   });
 
   it("returns page, only and count_only, with the default sort as tie-breakers", () => {
     const compiled = compileQuery(fields, { sort: { key: "name" }, page: { start: 10, limit: 20 }, only: ["name", "data.cluster"], count_only: true });
     expect(compiled).toMatchObject({ limit: 20, offset: 10, only: ["name", "data.cluster"], countOnly: true });
+    // NOT NULL columns carry no NULLS clause, so a btree scanned either way serves the sort.
     expect(compiled.orderBy.map((order) => dialect.sqlToQuery(order).sql)).toEqual([
-      '"svc"."cloud_service"."name" ASC NULLS LAST',
-      '"svc"."cloud_service"."created_at" ASC NULLS LAST',
-      '"svc"."cloud_service"."cloud_service_id" ASC NULLS LAST',
+      '"svc"."cloud_service"."name" ASC',
+      '"svc"."cloud_service"."created_at" ASC',
+      '"svc"."cloud_service"."cloud_service_id" ASC',
+    ]);
+    const descending = compileQuery(fields, { sort: [{ key: "name", desc: true }, { key: "data.cluster", desc: true }] });
+    expect(descending.orderBy.map((order) => dialect.sqlToQuery(order).sql).slice(0, 2)).toEqual([
+      '"svc"."cloud_service"."name" DESC',
+      // JSON null sorts with missing values: both last, either direction.
+      `NULLIF(("svc"."cloud_service"."data" -> $1::text), 'null'::jsonb) DESC NULLS LAST`,
     ]);
     expect(compileQuery(fields, {}).where).toBeUndefined();
   });

@@ -4,9 +4,12 @@ export type { FieldKind } from "./column-kind";
 export {
   col,
   json,
+  computed,
   defineQueryFields,
   resolveKey,
   type QueryField,
+  type FieldColumn,
+  type ComputedColumn,
   type QueryFields,
   type QueryFieldsOptions,
   type ResolvedKey,
@@ -36,9 +39,37 @@ export { normalizeQuery, type NormalizeOptions } from "./normalize";
 export { normalizeStatQuery } from "./normalize-stat";
 export { compileQuery, type CompiledQuery, type CompileOptions } from "./compile-query";
 export { compileStat, type CompiledStat, type StatOutput } from "./compile-stat";
-export { listWith, type ListResult } from "./list-with";
+export { listWith, type ListResult, type ListOptions } from "./list-with";
 export { statWith, type StatResult } from "./stat-with";
 export { project } from "./project";
 export { parseTimediff } from "./timediff";
 export { parseDatetime } from "./datetime";
 export type { AnyPgDatabase } from "./database";
+export {
+  tenantScope,
+  domainScope,
+  scopeCondition,
+  tenantCondition,
+  type TenantCaller,
+  type TenantScope,
+  type TenantColumns,
+  type ScopeConditionOptions,
+} from "./tenant-scope";
+export { validateTags, mergeTags, tagsProblem, TAG_LIMITS, type TagsProblem } from "./tags";
+export { isStorableText } from "./storable-text";
+export { readMatchFilters, readMatchFilterList, matchesFilters, matchesFilter, valueAtKey, type MatchOptions } from "./match-filters";
+export {
+  CONDITIONS_POLICIES,
+  CONDITION_KEYS,
+  compileRule,
+  applyRules,
+  applyRulesToResource,
+  ruleSubject,
+  changedKeys,
+  type ConditionsPolicy,
+  type CollectorRuleSpec,
+  type CompiledRule,
+  type RuleSubject,
+  type RuleOutcome,
+  type RuledResource,
+} from "./collector-rules";

@@ -28,4 +28,10 @@ export const QUERY_LIMITS = {
   maxSortKeys: 5,
   maxGroupKeys: 10,
   maxStatistics: 50,
+  /**
+   * A List counts matching rows exactly up to this many (or up to the end of the requested
+   * page, when that is further); beyond it total_count is a lower bound (see listWith).
+   * Elasticsearch's track_total_hits uses the same default for the same reason.
+   */
+  exactCountCap: 10_000,
 } as const;

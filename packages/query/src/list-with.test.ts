@@ -73,12 +73,12 @@ describe("listWith: seed 000 Query Cloud Services", () => {
 
   it("pages with a 0-based start and keeps total_count", async () => {
     const firstPage = await listWith(test.db, table, fields, { ...seedRequest.query, page: { start: 0, limit: 2 } });
-    expect(firstPage).toEqual({ results: seedResults, total_count: 45 });
+    expect(firstPage).toEqual({ results: seedResults, total_count: 45, total_count_exact: true });
     const lastPage = await listWith(test.db, table, fields, { ...seedRequest.query, page: { start: 44, limit: 50 } });
     expect(lastPage.total_count).toBe(45);
     expect(lastPage.results.map((row) => row.name)).toEqual(["staging-app-03"]);
     const pastTheEnd = await listWith(test.db, table, fields, { ...seedRequest.query, page: { start: 100 } });
-    expect(pastTheEnd).toEqual({ results: [], total_count: 45 });
+    expect(pastTheEnd).toEqual({ results: [], total_count: 45, total_count_exact: true });
   });
 
   it("gives the same answer for the generated Query message (from the seed's JSON)", async () => {
@@ -97,7 +97,7 @@ describe("listWith: seed 000 Query Cloud Services", () => {
       page: { limit: 2 },
       only: seedRequest.query.only,
     });
-    expect(await listWith(test.db, table, fields, message)).toEqual({ results: seedResults, total_count: 45 });
+    expect(await listWith(test.db, table, fields, message)).toEqual({ results: seedResults, total_count: 45, total_count_exact: true });
   });
 
   it("sorts descending", async () => {
@@ -146,7 +146,7 @@ describe("listWith: seed 000 Query Cloud Services", () => {
 
   it("answers count_only with total_count alone", async () => {
     const response = await listWith(test.db, table, fields, { ...seedRequest.query, count_only: true });
-    expect(response).toEqual({ results: [], total_count: 45 });
+    expect(response).toEqual({ results: [], total_count: 45, total_count_exact: true });
   });
 
   it("defaults to 100 results and the field map's sort", async () => {

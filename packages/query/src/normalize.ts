@@ -62,7 +62,7 @@ export function readFilters(object: PlainObject, parameter: string): { filter: Q
   return { filter, filterOr };
 }
 
-function readFilterList(value: unknown, parameter: string): QueryFilter[] {
+export function readFilterList(value: unknown, parameter: string): QueryFilter[] {
   if (value === undefined || value === null) return [];
   return readArray(value, parameter, QUERY_LIMITS.maxFilters).map((item, index) => readFilter(item, `${parameter}[${index}]`));
 }

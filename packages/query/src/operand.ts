@@ -1,7 +1,8 @@
 import type { JsonValue } from "@bufbuild/protobuf";
 import { sql, type SQL } from "drizzle-orm";
 import type { ResolvedKey } from "./field-map";
-import { jsonAt, jsonBooleanAt, jsonNumberAt, jsonTextAt } from "./json-path-sql";
+import { containmentFilter, type Containment } from "./json-containment";
+import { jsonAt, jsonBooleanAt, jsonDocument, jsonNumberAt, jsonStringAt, jsonTextAt, jsonValueAt } from "./json-path-sql";
 import { timestampFromText } from "./safe-timestamp";
 import type { SqlType } from "./typed-value";
 
@@ -13,8 +14,9 @@ export interface Target {
 
 /**
  * The SQL views of one resolved key that the operators need. A column has one type; a
- * JSON path is compared by the type of the value it is given (a number numerically, a
- * string as text, a boolean as boolean, an object or array as jsonb).
+ * JSON path is compared by the type of the value it is given, and only with stored values of
+ * that type (a number numerically with JSON numbers, a string as text with JSON strings, a
+ * boolean with JSON booleans, an object or array as jsonb); other stored types do not match.
  */
 export interface Operand {
   readonly key: string;
@@ -28,8 +30,15 @@ export interface Operand {
   readonly json?: SQL;
   /** The value as timestamptz for the datetime and timediff operators, when it can hold one. */
   readonly timestamp?: SQL;
-  /** What ORDER BY sorts on. */
+  /** What ORDER BY sorts on (for a JSON path, JSON null reads as missing: they sort together). */
   readonly order: SQL;
+  /** True when the key can never be NULL (a NOT NULL column), so ORDER BY needs no NULLS clause. */
+  readonly notNull: boolean;
+  /**
+   * An index-friendly condition implied by `eq`/`in` with these values (JSON containment);
+   * undefined when there is none.
+   */
+  containment(values: readonly JsonValue[]): Containment | undefined;
 }
 
 export function operandFor(resolved: ResolvedKey, key: string): Operand {
@@ -64,6 +73,8 @@ function columnOperand({ field }: ResolvedKey, key: string): Operand {
     timestamp:
       field.kind === "datetime" ? column : field.kind === "string" || field.kind === "textual" ? timestampFromText(asText) : undefined,
     order: column,
+    notNull: field.column.notNull,
+    containment: () => undefined,
   };
 }
 
@@ -71,7 +82,7 @@ function jsonOperand({ field, path }: ResolvedKey, key: string): Operand {
   const json = jsonAt(field.column, path);
   const text = jsonTextAt(field.column, path);
   const targets: Record<"string" | "number" | "boolean" | "object", Target> = {
-    string: { expr: text, type: "text" },
+    string: { expr: jsonStringAt(field.column, path), type: "text" },
     number: { expr: jsonNumberAt(field.column, path), type: "numeric" },
     boolean: { expr: jsonBooleanAt(field.column, path), type: "boolean" },
     object: { expr: json, type: "jsonb" },
@@ -84,6 +95,8 @@ function jsonOperand({ field, path }: ResolvedKey, key: string): Operand {
     text,
     json,
     timestamp: timestampFromText(text),
-    order: json,
+    order: jsonValueAt(field.column, path),
+    notNull: false,
+    containment: (values) => containmentFilter(jsonDocument(field.column), path, values),
   };
 }

@@ -1,16 +1,17 @@
 import { sql, type SQL } from "drizzle-orm";
 import type { ResolvedKey } from "./field-map";
 import { invalidQuery } from "./invalid-query";
-import { jsonAt, jsonNumberAt, jsonTextAt } from "./json-path-sql";
+import { jsonAt, jsonNumberAt, jsonStringAt, jsonValueAt } from "./json-path-sql";
 import type { StatStatistic } from "./query-model";
 
 /**
  * SQL for group keys and statistics. Every output is jsonb, so each driver hands back plain
  * JSON values: numbers as numbers (an average as 12.5, a numeric sum exactly), strings,
- * booleans, lists; date-times as ISO strings.
+ * booleans, lists; date-times as ISO strings. A JSON group key reads JSON null as missing, so
+ * the two make one group (printed as null) instead of two that print the same.
  */
 export function groupKeyExpression({ field, path }: ResolvedKey): SQL {
-  return field.kind === "json" ? jsonAt(field.column, path) : sql`to_jsonb(${field.column})`;
+  return field.kind === "json" ? jsonValueAt(field.column, path) : sql`to_jsonb(${field.column})`;
 }
 
 /** An ordering of the rows inside a group. */
@@ -64,8 +65,8 @@ function extreme({ field, path }: ResolvedKey, operator: "min" | "max"): SQL {
   const aggregate = sql.raw(operator);
   switch (field.kind) {
     case "json":
-      // Numbers when the path holds any, else the text values.
-      return sql`COALESCE(to_jsonb(${aggregate}(${jsonNumberAt(field.column, path)})), to_jsonb(${aggregate}(${jsonTextAt(field.column, path)})))`;
+      // Numbers when the path holds any, else the strings (type-strict, as comparisons are).
+      return sql`COALESCE(to_jsonb(${aggregate}(${jsonNumberAt(field.column, path)})), to_jsonb(${aggregate}(${jsonStringAt(field.column, path)})))`;
     case "boolean":
       return operator === "min" ? sql`to_jsonb(bool_and(${field.column}))` : sql`to_jsonb(bool_or(${field.column}))`;
     case "string":

@@ -1,36 +1,10 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { ErrorCode, PlatformError } from "@cloudforet/errors";
+import { ErrorCategory, ErrorCode, PlatformError, taxonomy } from "@cloudforet/errors";
 import { ErrorInfoSchema } from "@cloudforet/proto/google/rpc/error_details_pb";
 
-/** What kind of failure a call ended in (seed 000, pattern 2). */
-export const ErrorCategory = {
-  AUTH: "AUTH_ERROR",
-  PERMISSION: "PERMISSION_ERROR",
-  VALIDATION: "VALIDATION_ERROR",
-  NOT_FOUND: "NOT_FOUND_ERROR",
-  CONFLICT: "CONFLICT_ERROR",
-  RATE_LIMIT: "RATE_LIMIT_ERROR",
-  TRANSIENT: "TRANSIENT_ERROR",
-  SERVER: "SERVER_ERROR",
-  UNKNOWN: "UNKNOWN_ERROR",
-} as const;
-
-export type ErrorCategory = (typeof ErrorCategory)[keyof typeof ErrorCategory];
+export { ErrorCategory } from "@cloudforet/errors";
 
 const categories = new Set<string>(Object.values(ErrorCategory));
-
-const categoryByErrorCode: Readonly<Record<ErrorCode, ErrorCategory>> = {
-  ERROR_INVALID_PARAMETER: ErrorCategory.VALIDATION,
-  ERROR_AUTHENTICATE_FAILURE: ErrorCategory.AUTH,
-  ERROR_PERMISSION_DENIED: ErrorCategory.PERMISSION,
-  ERROR_NOT_FOUND: ErrorCategory.NOT_FOUND,
-  ERROR_CONFLICT: ErrorCategory.CONFLICT,
-  ERROR_PAYLOAD_TOO_LARGE: ErrorCategory.VALIDATION,
-  ERROR_RATE_LIMITED: ErrorCategory.RATE_LIMIT,
-  ERROR_SERVICE_UNAVAILABLE: ErrorCategory.TRANSIENT,
-  ERROR_TIMEOUT: ErrorCategory.TRANSIENT,
-  ERROR_UNKNOWN: ErrorCategory.SERVER,
-};
 
 /** Node errno codes that mean the network, not the peer, failed. */
 const networkErrorCodes = new Set([
@@ -55,12 +29,15 @@ const networkErrorCodes = new Set([
 export function categorize(err: unknown): ErrorCategory {
   const carried = (err as { category?: unknown } | null)?.category;
   if (typeof carried === "string" && categories.has(carried)) return carried as ErrorCategory;
-  if (err instanceof PlatformError) return categoryByErrorCode[err.code];
+  if (err instanceof PlatformError) return taxonomy[err.code].category;
 
   const connectErr = ConnectError.from(err);
   const reason = connectErr.findDetails(ErrorInfoSchema)[0]?.reason;
-  if (reason !== undefined && Object.hasOwn(categoryByErrorCode, reason)) return categoryByErrorCode[reason as ErrorCode];
+  if (reason !== undefined && Object.hasOwn(taxonomy, reason)) return taxonomy[reason as ErrorCode].category;
   if (isNetworkError(err)) return ErrorCategory.TRANSIENT;
+  // Connect's own refusal of a message over readMaxBytes (either side) is about the message, not
+  // the peer's load: a bad request, never retried, never counted against the upstream's breaker.
+  if (connectErr.code === Code.ResourceExhausted && /larger than configured readMaxBytes/.test(connectErr.rawMessage)) return ErrorCategory.VALIDATION;
   return categoryForGrpcCode(connectErr.code);
 }
 
@@ -94,7 +71,7 @@ export function categoryForGrpcCode(code: Code): ErrorCategory {
 
 /** The category of a platform error code. */
 export function categoryForErrorCode(code: ErrorCode): ErrorCategory {
-  return categoryByErrorCode[code];
+  return taxonomy[code].category;
 }
 
 export function shouldRetry(category: ErrorCategory): boolean {

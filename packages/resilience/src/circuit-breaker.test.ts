@@ -3,7 +3,7 @@ import { invalidParameter, notFound, toConnectError } from "@cloudforet/errors";
 import { Health } from "@cloudforet/proto/grpc/health/v1/health_pb";
 import { Registry } from "prom-client";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { CIRCUIT_BREAKER_STATE_METRIC, createCircuitBreaker, type CircuitBreakerOptions, type UpstreamCircuitBreaker } from "./circuit-breaker";
+import { CIRCUIT_BREAKER_STATE_METRIC, createCircuitBreaker, reportCircuitStates, type CircuitBreakerOptions, type UpstreamCircuitBreaker } from "./circuit-breaker";
 import { ClientError } from "./client-error";
 import { createServiceClient } from "./service-client";
 import { captureLogs } from "./test-logger";
@@ -29,8 +29,13 @@ function setUp(options: CircuitBreakerOptions = {}) {
   breaker = createCircuitBreaker("inventory", { failureThreshold: 3, resetTimeoutMs: 100, logger, registry, ...options });
   const client = createServiceClient(Health, server.url, { breaker, retries: false, logger });
   const gauge = async () => {
+    // One 1/0 series per state: the state whose series is 1 (and exactly one is).
     const metric = await registry.getSingleMetric(CIRCUIT_BREAKER_STATE_METRIC)!.get();
-    return metric.values.find((v) => v.labels.upstream === "inventory")?.value;
+    const mine = metric.values.filter((v) => v.labels.upstream === "inventory");
+    expect(mine.map((v) => v.labels.state).sort()).toEqual(["closed", "half_open", "open"]);
+    const current = mine.filter((v) => v.value === 1);
+    expect(current).toHaveLength(1);
+    return current[0].labels.state;
   };
   const transitions = () => lines.filter((line) => line.upstream === "inventory").map((line) => line.state);
   return { client, gauge, transitions };
@@ -50,14 +55,14 @@ describe("createCircuitBreaker", () => {
   it("opens after the threshold of transient failures, then fails fast", async () => {
     server.script(fail(unavailable));
     const { client, gauge, transitions } = setUp();
-    expect(await gauge()).toBe(0);
+    expect(await gauge()).toBe("closed");
 
     for (let i = 0; i < 3; i++) {
       expect((await rejection(client.check({}))).errorCode).toBe("ERROR_SERVICE_UNAVAILABLE");
     }
     expect(server.calls).toBe(3);
     expect(breaker.state).toBe("open");
-    expect(await gauge()).toBe(2);
+    expect(await gauge()).toBe("open");
     expect(transitions()).toEqual(["open"]);
 
     const started = Date.now();
@@ -84,13 +89,13 @@ describe("createCircuitBreaker", () => {
 
     await sleep(150);
     expect(breaker.state).toBe("half-open");
-    expect(await gauge()).toBe(1);
+    expect(await gauge()).toBe("half_open");
 
     server.script(serve);
     await client.check({});
     expect(server.calls).toBe(1);
     expect(breaker.state).toBe("closed");
-    expect(await gauge()).toBe(0);
+    expect(await gauge()).toBe("closed");
     expect(transitions()).toEqual(["open", "half-open", "closed"]);
   });
 
@@ -115,7 +120,7 @@ describe("createCircuitBreaker", () => {
     for (let i = 0; i < 5; i++) expect((await rejection(client.check({}))).category).toBe("PERMISSION_ERROR");
     expect(server.calls).toBe(5);
     expect(breaker.state).toBe("closed");
-    expect(await gauge()).toBe(0);
+    expect(await gauge()).toBe("closed");
   });
 
   it("counts consecutive failures: a success in between starts over", async () => {
@@ -158,5 +163,26 @@ describe("createCircuitBreaker", () => {
     // The open circuit's RetryInfo (next probe in 10 s) lies beyond the 5 s deadline: no waiting.
     expect(err.message).toContain('upstream "identity" is open');
     expect(Date.now() - started).toBeLessThan(1000);
+  });
+});
+
+describe("breakers kept elsewhere", () => {
+  it("reports their states in the same gauge when scraped, and drops an upstream no longer listed", async () => {
+    const registry = new Registry();
+    let states: Array<{ upstream: string; state: "closed" | "half-open" | "open" }> = [
+      { upstream: "https://hooks.example", state: "open" },
+      { upstream: "smtp://mail.example:25", state: "half-open" },
+    ];
+    const stop = reportCircuitStates(async () => states, registry);
+    const text = await registry.metrics();
+    expect(text).toContain('cloudforet_circuit_breaker_state{upstream="https://hooks.example",state="open"} 1');
+    expect(text).toContain('cloudforet_circuit_breaker_state{upstream="https://hooks.example",state="closed"} 0');
+    expect(text).toContain('cloudforet_circuit_breaker_state{upstream="smtp://mail.example:25",state="half_open"} 1');
+    states = [{ upstream: "https://hooks.example", state: "closed" }];
+    const after = await registry.metrics();
+    expect(after).toContain('cloudforet_circuit_breaker_state{upstream="https://hooks.example",state="closed"} 1');
+    expect(after).not.toContain("smtp://mail.example:25");
+    stop();
+    expect(await registry.metrics()).not.toContain("hooks.example");
   });
 });

@@ -5,6 +5,7 @@ import type { Logger } from "pino";
 import { Gauge, register as globalRegistry, type Registry } from "prom-client";
 import { categorize, ErrorCategory } from "./categorize";
 import { defaultLogger } from "./default-logger";
+import { isRefusedStream } from "./replaceable-session";
 
 export type CircuitState = "closed" | "half-open" | "open";
 
@@ -38,7 +39,8 @@ export interface UpstreamCircuitBreaker {
 
 export const CIRCUIT_BREAKER_STATE_METRIC = "cloudforet_circuit_breaker_state";
 
-const gaugeValue: Record<CircuitState, number> = { closed: 0, "half-open": 1, open: 2 };
+/** The `state` label's values: one 1/0 series each, so `{state="open"} == 1` finds the open circuits. */
+const stateLabels: Record<CircuitState, string> = { closed: "closed", "half-open": "half_open", open: "open" };
 
 type Response = UnaryResponse | StreamResponse;
 
@@ -69,12 +71,12 @@ export function createCircuitBreaker(upstream: string, options: CircuitBreakerOp
   let openedAt = 0;
   let state: CircuitState = "closed";
   const gauge = stateGauge(options.registry ?? globalRegistry);
-  gauge.set({ upstream }, gaugeValue.closed);
+  setState(gauge, upstream, "closed");
 
   const transition = (next: CircuitState) => {
     const previous = state;
     state = next;
-    gauge.set({ upstream }, gaugeValue[next]);
+    setState(gauge, upstream, next);
     const log = next === "closed" ? logger.info.bind(logger) : logger.warn.bind(logger);
     log({ upstream, state: next, previous_state: previous }, `circuit breaker ${next}`);
   };
@@ -125,8 +127,43 @@ export function circuitBreakerInterceptor(upstream: string, options?: CircuitBre
 }
 
 function countsAsFailure(err: unknown): boolean {
+  // A stream refused on a session that is then replaced (ReplaceableSession) is the connection's
+  // fault, not the upstream's: counting it let one tenant's oversized upload open the breaker for all.
+  if (isRefusedStream(err)) return false;
   const category = categorize(err);
   return category === ErrorCategory.TRANSIENT || category === ErrorCategory.SERVER;
+}
+
+function setState(gauge: Gauge, upstream: string, current: CircuitState): void {
+  for (const [state, label] of Object.entries(stateLabels)) gauge.set({ upstream, state: label }, state === current ? 1 : 0);
+}
+
+/** Breakers kept elsewhere (e.g. in a database, shared by replicas), read when the registry is scraped. */
+export type CircuitStateSource = () => Promise<Array<{ upstream: string; state: CircuitState }>>;
+
+const sourcesByRegistry = new WeakMap<Registry, Set<CircuitStateSource>>();
+
+/**
+ * Reports breakers this package does not run in the same gauge as its own; `source` is read on
+ * every scrape, and an upstream it stops listing drops out. Returns the function that stops it.
+ */
+export function reportCircuitStates(source: CircuitStateSource, registry: Registry = globalRegistry): () => void {
+  const gauge = stateGauge(registry);
+  let listed = new Set<string>();
+  const read: CircuitStateSource = async () => {
+    const states = await source();
+    const now = new Set(states.map((s) => s.upstream));
+    for (const upstream of listed) if (!now.has(upstream)) for (const state of Object.values(stateLabels)) gauge.remove({ upstream, state });
+    listed = now;
+    return states;
+  };
+  const sources = sourcesByRegistry.get(registry) ?? new Set<CircuitStateSource>();
+  sourcesByRegistry.set(registry, sources);
+  sources.add(read);
+  return () => {
+    sources.delete(read);
+    for (const upstream of listed) for (const state of Object.values(stateLabels)) gauge.remove({ upstream, state });
+  };
 }
 
 /** prom-client refuses a second metric of one name, so every breaker shares the registry's gauge. */
@@ -135,8 +172,13 @@ function stateGauge(registry: Registry): Gauge {
   if (existing) return existing as Gauge;
   return new Gauge({
     name: CIRCUIT_BREAKER_STATE_METRIC,
-    help: "Circuit breaker state per upstream: 0 closed, 1 half-open, 2 open.",
-    labelNames: ["upstream"],
+    help: 'Circuit breaker state per upstream: 1 on the series of its current state (state="closed", "half_open" or "open"), 0 on the others.',
+    labelNames: ["upstream", "state"],
     registers: [registry],
+    async collect() {
+      // A source that fails (its database is down) keeps its last values; the scrape still answers.
+      const reads = [...(sourcesByRegistry.get(registry) ?? [])].map((read) => read().catch(() => []));
+      for (const states of await Promise.all(reads)) for (const { upstream, state } of states) setState(this, upstream, state);
+    },
   });
 }

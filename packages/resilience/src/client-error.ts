@@ -1,5 +1,5 @@
 import { Code } from "@connectrpc/connect";
-import { ErrorCode, PlatformError, decodeError, taxonomy, toConnectError } from "@cloudforet/errors";
+import { ErrorCode, PlatformError, decodeError, errorToJSON, taxonomy, toConnectError, type ErrorJSON } from "@cloudforet/errors";
 import { categorize, ErrorCategory, isNetworkError, shouldRetry } from "./categorize";
 
 const brand = Symbol.for("cloudforet.ClientError");
@@ -16,13 +16,7 @@ export interface ClientErrorInit {
 }
 
 /** The JSON shape of seed 000, pattern 4. */
-export interface ClientErrorJSON {
-  error_code: ErrorCode;
-  error_message: string;
-  error_details: Record<string, string>;
-  request_id: string | null;
-  should_retry: boolean;
-}
+export type ClientErrorJSON = ErrorJSON<ErrorCode>;
 
 /**
  * How a failed service-to-service call reaches its caller, whatever went wrong: a peer's
@@ -80,13 +74,7 @@ export class ClientError extends Error {
   }
 
   toJSON(): ClientErrorJSON {
-    return {
-      error_code: this.errorCode,
-      error_message: this.message,
-      error_details: this.details,
-      request_id: this.requestId ?? null,
-      should_retry: this.shouldRetry,
-    };
+    return errorToJSON(this);
   }
 
   /** Survives two copies of this package in one process. */

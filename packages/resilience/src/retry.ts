@@ -4,9 +4,9 @@ import { decodeError } from "@cloudforet/errors";
 import type { Logger } from "pino";
 import { categorize, shouldRetry } from "./categorize";
 import { defaultLogger } from "./default-logger";
+import { IDEMPOTENCY_KEY_HEADER } from "./idempotency-key";
 
-/** A caller that sends this header promises the server dedupes the call, so it may be sent again. */
-export const IDEMPOTENCY_KEY_HEADER = "idempotency-key";
+export { IDEMPOTENCY_KEY_HEADER } from "./idempotency-key";
 
 export interface RetryOptions {
   /** Attempts in all, the first included. Default 3. */
@@ -93,7 +93,7 @@ function callTimeoutMs(header: Headers): number | undefined {
 }
 
 /** "DeadlineExceeded" → "DEADLINE_EXCEEDED", as gRPC spells it. */
-function grpcCodeName(code: Code): string {
+export function grpcCodeName(code: Code): string {
   return (Code[code] ?? String(code)).replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase();
 }
 

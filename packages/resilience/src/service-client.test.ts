@@ -145,7 +145,26 @@ describe("createServiceClient", () => {
     const client = createServiceClient(Health, server.url, { logger: quiet, registry, retries: false });
     await client.check({});
     const metric = await registry.getSingleMetric(CIRCUIT_BREAKER_STATE_METRIC)!.get();
-    expect(metric.values).toEqual([{ labels: { upstream: new URL(server.url).host }, value: 0 }]);
+    const upstream = new URL(server.url).host;
+    expect(metric.values).toEqual([
+      { labels: { upstream, state: "closed" }, value: 1 },
+      { labels: { upstream, state: "half_open" }, value: 0 },
+      { labels: { upstream, state: "open" }, value: 0 },
+    ]);
+  });
+
+  it("counts each logical call once in grpc_client_*, with its final code", async () => {
+    const registry = new Registry();
+    const client = createServiceClient(Health, server.url, { logger: quiet, registry, retries: { maxAttempts: 3, baseDelayMs: 1 } });
+    await client.check({});
+    const text = await registry.metrics();
+    const labels = 'grpc_service="grpc.health.v1.Health",grpc_method="Check",grpc_type="unary"';
+    expect(text).toContain(`grpc_client_started_total{${labels}} 1`);
+    expect(text).toContain(`grpc_client_handled_total{${labels},grpc_code="OK"} 1`);
+    expect(text).toContain(`grpc_client_handling_seconds_count{${labels},grpc_code="OK"} 1`);
+    server.script(fail(() => new ConnectError("bad", Code.InvalidArgument)));
+    await rejection(client.check({}));
+    expect(await registry.metrics()).toContain(`grpc_client_handled_total{${labels},grpc_code="INVALID_ARGUMENT"} 1`);
   });
 });
 

@@ -6,7 +6,10 @@ import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import { createCircuitBreaker, type CircuitBreakerOptions, type UpstreamCircuitBreaker } from "./circuit-breaker";
 import { ClientError } from "./client-error";
+import { clientMetricsInterceptor } from "./client-metrics";
+import { clientTracing } from "./client-tracing";
 import { defaultLogger } from "./default-logger";
+import { ReplaceableSession } from "./replaceable-session";
 import { retryInterceptor, type RetryOptions } from "./retry";
 
 /** The headers of the caller's own request that travel on to the upstream. */
@@ -33,8 +36,20 @@ export interface ServiceClientOptions {
   /** Source of `authorization` and `x-request-id`; a call's own headers win. */
   headers?: HeaderSource;
   logger?: Logger;
-  /** Registry of the breaker's state gauge. Default: prom-client's global registry. */
+  /** Registry of the breaker's state gauge and the grpc_client_* series. Default: prom-client's global registry. */
   registry?: Registry;
+  /**
+   * Node connection options for the transport (e.g. a `lookup` or an HTTP/2 `createConnection`
+   * that enforces a server's outbound policy); the caller injects them, this package stays neutral.
+   */
+  nodeOptions?: Record<string, unknown>;
+  /**
+   * Largest message accepted from the upstream (bytes). Refused as soon as its length prefix
+   * arrives, before it is buffered. Default: Connect's (4 GiB), so set it for untrusted peers.
+   */
+  readMaxBytes?: number;
+  /** Largest message sent (bytes); a larger one fails the call before it leaves. */
+  writeMaxBytes?: number;
 }
 
 /**
@@ -49,7 +64,10 @@ export function createServiceClient<S extends DescService>(
 ): Client<S> {
   const logger = options.logger ?? defaultLogger();
   const upstream = options.upstream ?? new URL(url).host;
-  const interceptors: Interceptor[] = [];
+  // Outermost: one CLIENT span per logical call (retries and breaker inside it); a pass-through when tracing is off.
+  const interceptors: Interceptor[] = [clientTracing(options.protocol === "connect" ? "connect_rpc" : "grpc")];
+  // grpc_client_* per logical call, outside the retries (a retried call counts once, with its final code).
+  interceptors.push(clientMetricsInterceptor(options.registry));
   // Retry runs outside the breaker, so the breaker sees (and counts) every attempt and trips
   // as soon as the upstream is really down; after that the remaining attempts fail fast, and
   // the fail-fast error's RetryInfo (time until the next probe) ends the retry loop whenever
@@ -62,14 +80,30 @@ export function createServiceClient<S extends DescService>(
       : createCircuitBreaker(upstream, { logger, registry: options.registry, ...options.breaker });
     interceptors.push(breaker.interceptor);
   }
+  // HTTP/2 sessions are replaceable: a session the upstream refuses streams on (after one bad
+  // call) is swapped for a new connection instead of failing every later call of every caller.
+  const session = usesHttp2(options) ? new ReplaceableSession(url, logger, upstream, undefined, options.nodeOptions) : undefined;
+  if (session) interceptors.push(session.interceptor);
   // The deadline is the transport's: Connect arms it once per call, around all interceptors,
   // so it bounds every attempt and every backoff together.
-  const transport = createTransport(url, options, interceptors);
+  const transport = createTransport(url, options, interceptors, session);
   return withClientErrors(service, createClient(service, transport), options.headers);
 }
 
-function createTransport(url: string, options: ServiceClientOptions, interceptors: Interceptor[]): Transport {
-  const common = { baseUrl: url, interceptors, defaultTimeoutMs: options.timeoutMs ?? 30_000 };
+function usesHttp2(options: ServiceClientOptions): boolean {
+  return (options.protocol ?? "grpc") === "grpc" || options.httpVersion !== "1.1";
+}
+
+function createTransport(url: string, options: ServiceClientOptions, interceptors: Interceptor[], session: ReplaceableSession | undefined): Transport {
+  const common = {
+    baseUrl: url,
+    interceptors,
+    defaultTimeoutMs: options.timeoutMs ?? 30_000,
+    ...(options.nodeOptions ? { nodeOptions: options.nodeOptions } : {}),
+    ...(session ? { sessionManager: session } : {}),
+    ...(options.readMaxBytes !== undefined ? { readMaxBytes: options.readMaxBytes } : {}),
+    ...(options.writeMaxBytes !== undefined ? { writeMaxBytes: options.writeMaxBytes } : {}),
+  };
   const http = options.httpVersion === "1.1" ? { httpVersion: "1.1" as const } : { httpVersion: "2" as const };
   switch (options.protocol ?? "grpc") {
     case "grpc":

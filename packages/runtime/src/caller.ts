@@ -29,3 +29,16 @@ export function callerOf(ctx: HandlerContext): Caller {
   if (!caller) throw authenticateFailure("Authentication required");
   return caller;
 }
+
+/**
+ * The caller with these role bindings in place of the token's: the workspaces and the admin flag
+ * follow from the bindings, exactly as identity derives them when it signs a token.
+ */
+export function callerWithRoles(caller: Caller, roles: RoleBinding[]): Caller {
+  return {
+    ...caller,
+    workspaceIds: [...new Set(roles.flatMap((r) => (r.workspace_id ? [r.workspace_id] : [])))].sort(),
+    domainAdmin: roles.some((r) => r.role === "DOMAIN_ADMIN"),
+    roles,
+  };
+}

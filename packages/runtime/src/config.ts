@@ -1,4 +1,5 @@
 import path from "node:path";
+import { TrustedProxies } from "./peer-address";
 
 export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
 const logLevels: LogLevel[] = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
@@ -17,13 +18,39 @@ export interface ServiceConfig {
   databaseUrl?: string;
   /** NATS URL; undefined selects the in-process bus. */
   natsUrl?: string;
+  /** Most Postgres connections the service's pool opens (DATABASE_POOL_SIZE, default 10). */
+  databasePoolSize: number;
+  /** Seconds an idle pooled connection stays open (DATABASE_IDLE_TIMEOUT_SECONDS, default 60). */
+  databaseIdleSeconds: number;
+  /** Proxies (CLOUDFORET_TRUSTED_PROXIES) whose X-Forwarded-For names the client, e.g. the console's gateway. */
+  trustedProxies: TrustedProxies;
   dataDir: string;
   logLevel: LogLevel;
   /** Largest request body accepted, in bytes (RESOURCE_EXHAUSTED above it). */
   maxRequestBytes: number;
   /** How long SIGTERM waits for in-flight calls before closing connections. */
   shutdownGraceMs: number;
+  /** Streams one HTTP/2 connection may have open at once (refused beyond). */
+  maxConcurrentStreams: number;
+  /** Time a client has to send a request's headers (and a new connection its first bytes). */
+  headersTimeoutMs: number;
+  /** Time a unary request's body has to arrive in full after its headers. */
+  bodyTimeoutMs: number;
+  /** An HTTP/1.1 keep-alive socket or an HTTP/2 session with no open stream is closed after this long idle. */
+  idleTimeoutMs: number;
 }
+
+/** The transport limits of every listener (SPEC: bounded buffering, no connection held forever). */
+export type TransportLimits = Pick<ServiceConfig, "maxRequestBytes" | "maxConcurrentStreams" | "headersTimeoutMs" | "bodyTimeoutMs" | "idleTimeoutMs">;
+
+/** The limits when no variable sets them. */
+export const defaultTransportLimits: Readonly<TransportLimits> = Object.freeze({
+  maxRequestBytes: 4 * 1024 * 1024,
+  maxConcurrentStreams: 100,
+  headersTimeoutMs: 10_000,
+  bodyTimeoutMs: 30_000,
+  idleTimeoutMs: 65_000,
+});
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -48,8 +75,11 @@ export function readServiceConfig(service: string, defaultPort: number, env: Nod
   const natsUrl = optionalUrl(env, ["NATS_URL"], ["nats:", "tls:", "ws:", "wss:"], problems);
   const logLevel = (env.LOG_LEVEL ?? "info").toLowerCase() as LogLevel;
   if (!logLevels.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${logLevels.join(", ")}, got "${env.LOG_LEVEL}"`);
-  const maxRequestBytes = positiveInt(env, "CLOUDFORET_MAX_REQUEST_BYTES", 4 * 1024 * 1024, problems);
+  const limits = readLimits(env, problems);
   const shutdownGraceMs = positiveInt(env, "CLOUDFORET_SHUTDOWN_GRACE_MS", 8_000, problems);
+  const databasePoolSize = positiveInt(env, "DATABASE_POOL_SIZE", 10, problems);
+  const databaseIdleSeconds = positiveInt(env, "DATABASE_IDLE_TIMEOUT_SECONDS", 60, problems);
+  const trustedProxies = readTrustedProxies(env, problems);
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     service,
@@ -59,9 +89,50 @@ export function readServiceConfig(service: string, defaultPort: number, env: Nod
     natsUrl,
     dataDir: path.resolve(env.CLOUDFORET_DATA_DIR ?? ".data"),
     logLevel,
-    maxRequestBytes,
+    ...limits,
     shutdownGraceMs,
+    databasePoolSize,
+    databaseIdleSeconds,
+    trustedProxies,
   };
+}
+
+/** CLOUDFORET_TRUSTED_PROXIES: comma-separated addresses or CIDR ranges whose X-Forwarded-For is believed. */
+function readTrustedProxies(env: NodeJS.ProcessEnv, problems: string[]): TrustedProxies {
+  const entries = (env.CLOUDFORET_TRUSTED_PROXIES ?? "").split(",").map((entry) => entry.trim()).filter(Boolean);
+  try {
+    return new TrustedProxies(entries);
+  } catch (err) {
+    problems.push(`CLOUDFORET_TRUSTED_PROXIES: ${(err as Error).message}`);
+    return new TrustedProxies();
+  }
+}
+
+/**
+ * The transport limits from CLOUDFORET_MAX_REQUEST_BYTES, CLOUDFORET_MAX_CONCURRENT_STREAMS,
+ * CLOUDFORET_HEADERS_TIMEOUT_MS, CLOUDFORET_BODY_TIMEOUT_MS and CLOUDFORET_IDLE_TIMEOUT_MS, for a
+ * listener that is not a service's own port (orchestration's REST API); ConfigError when one is bad.
+ */
+export function readTransportLimits(env: NodeJS.ProcessEnv = process.env): TransportLimits {
+  const problems: string[] = [];
+  const limits = readLimits(env, problems);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return limits;
+}
+
+function readLimits(env: NodeJS.ProcessEnv, problems: string[]): TransportLimits {
+  const d = defaultTransportLimits;
+  const limits: TransportLimits = {
+    // Connect refuses a readMaxBytes above 2^32 - 1.
+    maxRequestBytes: positiveInt(env, "CLOUDFORET_MAX_REQUEST_BYTES", d.maxRequestBytes, problems, 2 ** 32 - 1),
+    // An HTTP/2 SETTINGS value; Node refuses more than 2^32 - 1.
+    maxConcurrentStreams: positiveInt(env, "CLOUDFORET_MAX_CONCURRENT_STREAMS", d.maxConcurrentStreams, problems, 2 ** 32 - 1),
+    // Timers hold at most 2^31 - 1 ms (about 24.8 days).
+    headersTimeoutMs: positiveInt(env, "CLOUDFORET_HEADERS_TIMEOUT_MS", d.headersTimeoutMs, problems, 2 ** 31 - 1),
+    bodyTimeoutMs: positiveInt(env, "CLOUDFORET_BODY_TIMEOUT_MS", d.bodyTimeoutMs, problems, 2 ** 31 - 1),
+    idleTimeoutMs: positiveInt(env, "CLOUDFORET_IDLE_TIMEOUT_MS", d.idleTimeoutMs, problems, 2 ** 31 - 1),
+  };
+  return limits;
 }
 
 function parseAddr(value: string, name: string, problems: string[]): [string, number] {
@@ -87,10 +158,11 @@ function optionalUrl(env: NodeJS.ProcessEnv, names: string[], protocols: string[
   return value;
 }
 
-function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number, problems: string[]): number {
+function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number, problems: string[], max = Number.MAX_SAFE_INTEGER): number {
   const raw = env[name];
   if (raw === undefined || raw === "") return fallback;
   const value = Number(raw);
   if (!Number.isInteger(value) || value <= 0) problems.push(`${name} must be a positive integer, got "${raw}"`);
+  else if (value > max) problems.push(`${name} must be at most ${max}, got "${raw}"`);
   return value;
 }

@@ -24,8 +24,19 @@ export class HealthRegistry {
     [LIVENESS_SERVICE, ServingStatus.SERVING],
   ]);
   private readonly changes = new EventEmitter();
+  private watchers = 0;
+  private watchTimer: NodeJS.Timeout | undefined;
 
-  constructor() {
+  /**
+   * `refresh` re-probes the dependencies (it throttles itself). It runs when someone asks, never on
+   * its own: a Check answers the status known now and refreshes it for the next asker (a probe never
+   * waits on a database that hangs), and while a Watch is open it runs every `watchRefreshMs`. An
+   * idle platform therefore sends no readiness queries at all.
+   */
+  constructor(
+    private readonly refresh?: () => void,
+    private readonly watchRefreshMs = 5_000,
+  ) {
     this.changes.setMaxListeners(0);
   }
 
@@ -47,6 +58,7 @@ export class HealthRegistry {
   register(router: ConnectRouter): void {
     router.service(Health, {
       check: (req) => {
+        this.refresh?.();
         const status = this.get(req.service);
         if (status === undefined) throw new ConnectError(`unknown service ${req.service}`, Code.NotFound);
         return { status };
@@ -56,8 +68,10 @@ export class HealthRegistry {
   }
 
   private async *watch(service: string, signal: AbortSignal) {
+    this.refresh?.();
     let last = this.get(service) ?? ServingStatus.SERVICE_UNKNOWN;
     yield { status: last };
+    this.watchStarted();
     try {
       for await (const [changed] of on(this.changes, "change", { signal })) {
         if (changed !== service) continue;
@@ -68,6 +82,19 @@ export class HealthRegistry {
       }
     } catch (err) {
       if (!signal.aborted) throw err;
+    } finally {
+      this.watchEnded();
     }
+  }
+
+  private watchStarted(): void {
+    if (this.watchers++ === 0 && this.refresh) {
+      this.watchTimer = setInterval(() => this.refresh?.(), this.watchRefreshMs);
+      this.watchTimer.unref();
+    }
+  }
+
+  private watchEnded(): void {
+    if (--this.watchers === 0) clearInterval(this.watchTimer);
   }
 }

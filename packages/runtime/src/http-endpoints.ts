@@ -1,5 +1,7 @@
 import type http from "node:http";
 import type http2 from "node:http2";
+import { errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
+import { taxonomy, toConnectError, type PlatformError } from "@cloudforet/errors";
 import type { Registry } from "prom-client";
 
 export type HttpRequest = http.IncomingMessage | http2.Http2ServerRequest;
@@ -41,6 +43,47 @@ export function sendJson(res: HttpResponse, status: number, body: unknown, heade
   const payload = JSON.stringify(body);
   res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(payload), ...headers });
   res.end(payload);
+}
+
+/**
+ * The body of a plain-HTTP error on a service port: the Connect protocol's error JSON
+ * (`{"code", "message", "details": [google.rpc.ErrorInfo]}`), as every RPC error reads.
+ */
+export function taxonomyErrorBody(err: PlatformError, domain: string, requestId?: string): string {
+  return new TextDecoder().decode(errorToJsonBytes(toConnectError(err, domain, requestId), {}));
+}
+
+/** Answers a plain-HTTP request with a taxonomy error (status: the taxonomy's unless given). */
+export function sendTaxonomyError(res: HttpResponse, err: PlatformError, domain: string, status = taxonomy[err.code].http, headers: Record<string, string> = {}): void {
+  const payload = taxonomyErrorBody(err, domain);
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(payload), ...headers });
+  res.end(payload);
+}
+
+/** A whole HTTP/1.1 answer for a socket whose request could not be parsed; the connection closes after it. */
+export function rawHttpResponse(status: number, reason: string, body: string, contentType = "application/json"): string {
+  return `HTTP/1.1 ${status} ${reason}\r\ncontent-type: ${contentType}\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
+}
+
+/**
+ * What is wrong with a request target, or undefined: it must be a path ("/…") that parses as a
+ * URL and whose percent-encoding decodes.
+ */
+export function requestTargetProblem(target: string | undefined): string | undefined {
+  if (!target || target[0] !== "/") return "the request target must be a path";
+  let url: URL;
+  try {
+    url = new URL(target, "http://localhost");
+  } catch {
+    return "the request target is not a valid URL";
+  }
+  try {
+    decodeURIComponent(url.pathname);
+    decodeURIComponent(url.search.replace(/\+/g, " "));
+  } catch {
+    return "the request target has malformed percent-encoding";
+  }
+  return undefined;
 }
 
 /** GET /health/live, GET /health/ready (503 while a dependency is unreachable), GET /metrics. */

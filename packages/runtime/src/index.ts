@@ -31,6 +31,7 @@ export {
   createTokenVerifier,
   remoteKeys,
   bearerToken,
+  tokenIssuedAt,
   RevocationList,
   revocationSubjects,
   TOKEN_ISSUER,
@@ -40,5 +41,15 @@ export {
   type AccessTokenClaims,
 } from "./auth";
 export { canAccessWorkspace, requireWorkspaceAccess, requireDomainAccess, readableWorkspaces, type Access } from "./access";
-export { nulGuardInterceptor, findNul } from "./nul-guard";
+export { inputGuardInterceptor, findInputProblem, textProblem, INPUT_LIMITS, PER_ITEM_BATCH_RPCS, type InputProblem } from "./input-guard";
 export { Keyring, JsonSealer, UnknownKeyError, UnreadableSealError, parseKeyList, loadOrCreateKeyFile, type AesKey, type Sealed } from "./keyring";
+export { TrustedProxies, clientAddress, peerAddressKey, peerAddressOf, peerContextValues } from "./peer-address";
+export { readTransportLimits, defaultTransportLimits, type TransportLimits } from "./config";
+export { ANONYMOUS_MAX_REQUEST_BYTES } from "./server";
+export { requestTargetProblem, taxonomyErrorBody, sendTaxonomyError, rawHttpResponse } from "./http-endpoints";
+export { answerClientError, clientErrorAnswer } from "./plaintext-server";
+export { authenticationGate, type RequestAuthenticator } from "./auth-gate";
+export { installLastResortHandlers } from "./last-resort";
+export { Supervisor, type SupervisedChild, type SupervisedProcess, type SupervisorOptions } from "./supervisor";
+export { installTracing, serverTracing, serverTracingInterceptor, clientTracingInterceptor, eventTracingWith, activeTracer, tracingEnabled, currentTraceparent, withTraceparent, type TracingHandle } from "./tracing";
+export { RequestLoggingSwitches, requestLogInterceptor, redactBody, callerSwitch, REDACTED, TRUNCATED_BODY_BYTES, type RequestLogMode, type LoggingCallerType, type RequestLogRecordData } from "./request-logging";

@@ -1,6 +1,10 @@
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { pino, type Logger, type LevelWithSilent } from "pino";
+import { createRequire } from "node:module";
+import type PinoPretty from "pino-pretty";
+import { context, trace } from "@opentelemetry/api";
+import { activeTracer } from "./tracing/sdk";
 
 /** Paths that must never reach a log line (SPEC §4: secrets are never logged). */
 const redactedPaths = [
@@ -19,7 +23,33 @@ const redactedPaths = [
 ];
 
 /**
- * One JSON line per event, with the service name on every line. With `CLOUDFORET_LOG_CAPTURE`
+ * The active span's ids on every line logged inside one (an RPC, an event handler), so a log line
+ * leads to its trace. Without tracing this is one variable read per line.
+ */
+function traceFields(): Record<string, string> {
+  if (!activeTracer()) return {};
+  const span = trace.getSpan(context.active());
+  if (!span) return {};
+  const { traceId, spanId } = span.spanContext();
+  return { trace_id: traceId, span_id: spanId };
+}
+
+/**
+ * Where lines go by default: pretty, colourised text for a person at a terminal (pino-pretty, in
+ * process and synchronous, so nothing is lost at exit), one JSON object per line otherwise (a
+ * collector, a pipe, a file) or whenever LOG_FORMAT=json. LOG_FORMAT=pretty forces text.
+ */
+function defaultDestination(): pino.DestinationStream {
+  const format = process.env.LOG_FORMAT?.trim().toLowerCase();
+  const wantsPretty = format === "pretty" || (format !== "json" && process.stdout.isTTY === true);
+  if (!wantsPretty) return pino.destination(1);
+  // Loaded only for a terminal: production (JSON) does not pay for it.
+  const pretty = createRequire(import.meta.url)("pino-pretty") as typeof PinoPretty;
+  return pretty({ colorize: process.stdout.isTTY === true, sync: true, translateTime: "SYS:HH:MM:ss.l", ignore: "pid,hostname,service", messageFormat: "{service} {msg}" });
+}
+
+/**
+ * One line per event (JSON, or pretty text at a terminal), with the service name on every line. With `CLOUDFORET_LOG_CAPTURE`
  * set to a directory (the test suite sets it for its secrets sweep), every line at info or above
  * is also written to `<dir>/logs-<pid>.jsonl`, whatever the configured level, so that what a
  * service would log in production is checked even when a test silences it.
@@ -30,11 +60,12 @@ export function createLogger(service: string, level: LevelWithSilent = "info", d
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: { paths: redactedPaths, censor: "[redacted]" },
     formatters: { level: (label: string) => ({ level: label }) },
+    mixin: traceFields,
   };
   const capture = logCapture();
-  if (!capture) return pino({ ...options, level }, destination);
+  if (!capture) return pino({ ...options, level }, destination ?? (level === "silent" ? undefined : defaultDestination()));
   const streams: pino.StreamEntry[] = [{ level: "info", stream: capture }];
-  if (level !== "silent") streams.push({ level, stream: destination ?? pino.destination(1) });
+  if (level !== "silent") streams.push({ level, stream: destination ?? defaultDestination() });
   const lowest = level === "silent" || pino.levels.values[level] > pino.levels.values.info ? "info" : level;
   return pino({ ...options, level: lowest }, pino.multistream(streams));
 }

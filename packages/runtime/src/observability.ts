@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import type { Logger } from "pino";
+import { endWhenDone } from "./call-end";
 import type { RpcMetrics } from "./metrics";
 import { requestIdKey, requestLoggerKey } from "./request-context";
 
@@ -19,11 +20,13 @@ export function observabilityInterceptor(logger: Logger, metrics: RpcMetrics): I
     const log = logger.child({ request_id: requestId, method });
     req.contextValues.set(requestIdKey, requestId);
     req.contextValues.set(requestLoggerKey, log);
+    const kind = req.method.methodKind;
+    metrics.started(method, kind);
     const started = process.hrtime.bigint();
     const finish = (err?: unknown) => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const code = err === undefined ? "OK" : codeName(ConnectError.from(err).code);
-      metrics.record(method, code, seconds);
+      metrics.record(method, code, seconds, kind, true);
       const line = { code, duration_ms: Math.round(seconds * 1e5) / 100 };
       if (err === undefined) log.info(line, "rpc");
       else log.warn({ ...line, error: ConnectError.from(err).rawMessage }, "rpc failed");
@@ -31,11 +34,7 @@ export function observabilityInterceptor(logger: Logger, metrics: RpcMetrics): I
     try {
       const res = await next(req);
       res.header.set(requestIdHeader, requestId);
-      if (!res.stream) {
-        finish();
-        return res;
-      }
-      return { ...res, message: observeStream(res.message, finish) };
+      return endWhenDone(res, finish);
     } catch (err) {
       if (err instanceof ConnectError) err.metadata.set(requestIdHeader, requestId);
       finish(err);
@@ -44,18 +43,14 @@ export function observabilityInterceptor(logger: Logger, metrics: RpcMetrics): I
   };
 }
 
-async function* observeStream<T>(messages: AsyncIterable<T>, finish: (err?: unknown) => void): AsyncIterable<T> {
-  let failure: unknown;
-  try {
-    yield* messages;
-  } catch (err) {
-    failure = err;
-    throw err;
-  } finally {
-    finish(failure);
-  }
-}
+/** gRPC code names as the metrics and logs spell them ("INVALID_ARGUMENT"), computed once. */
+const codeNames = new Map<Code, string>();
 
-function codeName(code: Code): string {
-  return Code[code]?.replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase() ?? String(code);
+export function codeName(code: Code): string {
+  let name = codeNames.get(code);
+  if (name === undefined) {
+    name = Code[code]?.replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase() ?? String(code);
+    codeNames.set(code, name);
+  }
+  return name;
 }

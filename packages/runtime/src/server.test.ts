@@ -131,7 +131,7 @@ describe("Connect JSON over HTTP/1.1", () => {
 
   it("refuses a body over the limit with RESOURCE_EXHAUSTED / ERROR_PAYLOAD_TOO_LARGE", async () => {
     const res = await postJson("/cloudforet.testing.v1.EchoService/Echo", { message: "x".repeat(100 * 1024) });
-    expect(res.status).toBe(429); // Connect maps resource_exhausted to 429
+    expect(res.status).toBe(413); // the taxonomy's HTTP status for ERROR_PAYLOAD_TOO_LARGE (Connect alone would say 429)
     const body = await json(res);
     expect(body.code).toBe("resource_exhausted");
     expect(body.details[0].debug.reason).toBe("ERROR_PAYLOAD_TOO_LARGE");
@@ -265,6 +265,45 @@ describe("health Watch and reflection v1alpha", () => {
       if (res.messageResponse.case === "listServicesResponse") {
         expect(res.messageResponse.value.service.map((s) => s.name)).toContain("cloudforet.testing.v1.EchoService");
       }
+    }
+  });
+});
+
+describe("gRPC health on demand", () => {
+  it("sends no readiness probe while nobody asks, and a Check refreshes the status for the next one", async () => {
+    let probes = 0;
+    let up = true;
+    const quiet = await startServer({
+      name: "quiet",
+      domain: "cloudforet.testing.v1",
+      host: "127.0.0.1",
+      port: 0,
+      services: [EchoService],
+      logger: createLogger("quiet", "silent"),
+      readinessProbeMs: 50,
+      readiness: {
+        postgres: async () => {
+          probes++;
+          if (!up) throw new Error("connection refused");
+        },
+      },
+      routes: () => {},
+    });
+    try {
+      await new Promise((r) => setTimeout(r, 100)); // the start-up probe settles
+      const atStart = probes;
+      await new Promise((r) => setTimeout(r, 400)); // eight probe intervals with nobody asking
+      expect(probes).toBe(atStart);
+
+      up = false;
+      const client = createClient(Health, createGrpcTransport({ baseUrl: quiet.url }));
+      // The first Check answers what is known and starts a probe; a later one sees its result.
+      expect((await client.check({ service: "" })).status).toBe(HealthCheckResponse_ServingStatus.SERVING);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(probes).toBe(atStart + 1);
+      expect((await client.check({ service: "" })).status).toBe(HealthCheckResponse_ServingStatus.NOT_SERVING);
+    } finally {
+      await quiet.close(100);
     }
   });
 });

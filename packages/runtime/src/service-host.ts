@@ -8,11 +8,15 @@ import { ConfigError, logLevelOrDefault, readServiceConfig, type ServiceConfig }
 import type { HttpHandler } from "./http-endpoints";
 import type { JWTVerifyGetKey } from "jose";
 import { authenticateFailure } from "@cloudforet/errors";
-import { authInterceptor, bearerToken, createTokenVerifier, remoteKeys, RevocationList, type TokenVerifier } from "./auth";
+import { authInterceptor, awaitReplay, bearerToken, createTokenVerifier, remoteKeys, RevocationList, type TokenVerifier } from "./auth";
 import type { Caller } from "./caller";
 import { createLogger } from "./logger";
-import { nulGuardInterceptor } from "./nul-guard";
+import { inputGuardInterceptor } from "./input-guard";
+import { requestLogInterceptor } from "./request-logging";
 import { startServer, type RunningServer } from "./server";
+import { authenticationGate } from "./auth-gate";
+import { installLastResortHandlers } from "./last-resort";
+import { installTracing } from "./tracing";
 
 /** What a service package exports so that one call can run it (alone or with the others). */
 export interface ServiceModule {
@@ -70,16 +74,24 @@ export interface RunningService {
 export async function startService(module: ServiceModule, env: NodeJS.ProcessEnv = process.env, configOverride: Partial<ServiceConfig> = {}): Promise<RunningService> {
   const config = { ...readServiceConfig(module.name, module.defaultPort, env), ...configOverride };
   const logger = createLogger(module.name, config.logLevel);
+  // Before anything that makes spans (database, bus, clients, server); undefined without an OTLP endpoint.
+  const tracing = installTracing(module.name, env, logger);
   const database: DatabaseHandle = await openDatabase({
     url: config.databaseUrl,
     dataDir: `${config.dataDir}/pglite`,
     schema: module.schema,
+    poolSize: config.databasePoolSize,
+    idleTimeoutSeconds: config.databaseIdleSeconds,
     logger,
+  }).catch(async (err: unknown) => {
+    await tracing?.shutdown();
+    throw err;
   });
-  const cleanup: Array<() => Promise<void>> = [() => database.close()];
+  // Last step of a stop: flush the spans of everything that ran before it.
+  const cleanup: Array<() => Promise<void>> = [() => database.close(), ...(tracing ? [() => tracing.shutdown()] : [])];
   try {
     await migrate(database, { migrationsFolder: module.migrationsFolder, schema: module.schema, logger });
-    const bus = await openEventBus({ url: config.natsUrl, logger });
+    const bus = await openEventBus({ url: config.natsUrl, logger, env });
     cleanup.unshift(() => bus.close());
     const relay = module.outbox ? new OutboxRelay({ db: database.db, outbox: module.outbox, bus, logger }) : undefined;
     relay?.start();
@@ -96,6 +108,8 @@ export async function startService(module: ServiceModule, env: NodeJS.ProcessEnv
     verify = createTokenVerifier(instance.verificationKeys ?? remoteKeys(env.IDENTITY_URL ?? "http://127.0.0.1:50051"), revocations);
     const revocationFeed = await revocations.follow(bus, `auth-revocations-${module.name}-${randomUUID().slice(0, 8)}`, logger);
     cleanup.unshift(() => revocationFeed.close());
+    // Serve only once identity's past revocations apply here too, or this replica would accept tokens the others refuse.
+    await awaitReplay(revocationFeed, logger);
     const server = await startServer({
       name: module.name,
       domain: module.domain,
@@ -103,12 +117,25 @@ export async function startService(module: ServiceModule, env: NodeJS.ProcessEnv
       port: config.port,
       services: instance.services,
       routes: (router) => instance.routes(router),
-      // Postgres text cannot hold U+0000, so such a request is INVALID_ARGUMENT here, for every service.
-      interceptors: [authInterceptor(verify), nulGuardInterceptor(), ...(instance.interceptors ?? [])],
+      // Bad input (NUL, lone surrogates, deep JSON, extreme times) is INVALID_ARGUMENT here, for every service.
+      // Request logging runs inside the input guard: a body the guard refuses is neither recorded nor stored.
+      interceptors: [
+        authInterceptor(verify),
+        inputGuardInterceptor(),
+        requestLogInterceptor({ service: module.name, switches: revocations.requestLogging, bus, logger }),
+        ...(instance.interceptors ?? []),
+      ],
       http: instance.http,
       logger,
+      // A call without a valid token is refused before its body is read; the caller it verified is the call's.
+      authenticate: authenticationGate(() => verify),
       maxRequestBytes: config.maxRequestBytes,
-      readiness: { postgres: () => database.ping(), ...(config.natsUrl ? { nats: () => busReady(bus) } : {}) },
+      maxConcurrentStreams: config.maxConcurrentStreams,
+      headersTimeoutMs: config.headersTimeoutMs,
+      bodyTimeoutMs: config.bodyTimeoutMs,
+      idleTimeoutMs: config.idleTimeoutMs,
+      trustedProxies: config.trustedProxies,
+      readiness: { postgres: () => database.ping(), ...(config.natsUrl ? { nats: () => busReady(bus) } : {}), access_changes: async () => revocations.assertReplayed() },
     });
     let closing: Promise<void> | undefined;
     return {
@@ -158,11 +185,14 @@ export function stopOnSignals(services: RunningService[], logger: Logger, hardLi
 }
 
 /**
- * A service process's whole main: start, stop gracefully on SIGTERM/SIGINT, and on a start-up
- * failure (bad configuration, unreachable database) print one clear line and exit 1.
+ * A service process's whole main: start, stop gracefully on SIGTERM/SIGINT, log (and survive) an
+ * exception nothing caught, and on a start-up failure (bad configuration, unreachable database)
+ * print one clear line and exit 1.
  */
 export async function runServiceMain(module: ServiceModule, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const logger = createLogger(module.name, logLevelOrDefault(env));
+  // An exception no handler caught is logged, and the service keeps serving.
+  installLastResortHandlers(logger);
   try {
     stopOnSignals([await startService(module, env)], logger);
   } catch (err) {

@@ -1,4 +1,4 @@
-import type { RetryOptions } from "@cloudforet/resilience";
+import type { Transport } from "@connectrpc/connect";
 import { configurationError } from "./errors";
 
 /** The services the SDK talks to, each on its standard port of a base host. */
@@ -14,16 +14,15 @@ export const SERVICE_PORTS = {
 
 export type ServiceName = keyof typeof SERVICE_PORTS;
 
-/** The `CLOUDFORET_<SERVICE>_URL` variable of each service. */
-const URL_ENV: Record<ServiceName, string> = {
-  identity: "CLOUDFORET_IDENTITY_URL",
-  inventory: "CLOUDFORET_INVENTORY_URL",
-  cloudService: "CLOUDFORET_CLOUD_SERVICE_URL",
-  cost: "CLOUDFORET_COST_URL",
-  monitoring: "CLOUDFORET_MONITORING_URL",
-  notification: "CLOUDFORET_NOTIFICATION_URL",
-  orchestration: "CLOUDFORET_ORCHESTRATION_URL",
-};
+/** Retries of transiently failed calls (the Node client's; see `@cloudforet/sdk/node`). */
+export interface ClientRetryOptions {
+  /** Attempts in all, the first included. Default 3. */
+  maxAttempts?: number;
+  /** Backoff before the first retry, doubled each time. Default 100 ms. */
+  baseDelayMs?: number;
+  /** Cap on the exponential backoff. Default 5000 ms. */
+  maxDelayMs?: number;
+}
 
 export interface ClientOptions {
   /** An API key (`cfk_…`) of `userId`; the SDK logs in with it and keeps the token fresh. */
@@ -42,28 +41,19 @@ export interface ClientOptions {
   urls?: Partial<Record<ServiceName, string>>;
   /** Deadline of a call, retries included. Default 30 000 ms; every call may pass its own. */
   timeoutMs?: number;
-  /** Retries of calls that failed transiently (default 3 attempts, 100 ms base backoff), or `false`. */
-  retries?: RetryOptions | false | number;
-  /** Wire protocol. Default `grpc`. */
-  protocol?: "grpc" | "connect";
-}
-
-/** The options of `Client.fromEnv()`, read from the environment (explicit options win). */
-export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): ClientOptions {
-  const urls: Partial<Record<ServiceName, string>> = {};
-  for (const name of Object.keys(URL_ENV) as ServiceName[]) {
-    const value = env[URL_ENV[name]];
-    if (value) urls[name] = value;
-  }
-  return {
-    apiKey: env.CLOUDFORET_API_KEY || undefined,
-    password: env.CLOUDFORET_PASSWORD || undefined,
-    token: env.CLOUDFORET_TOKEN || undefined,
-    domainId: env.CLOUDFORET_DOMAIN_ID || undefined,
-    userId: env.CLOUDFORET_USER_ID || undefined,
-    baseUrl: env.CLOUDFORET_API_URL || undefined,
-    urls,
-  };
+  /** Retries of calls that failed transiently (default 3 attempts, 100 ms base backoff), or `false` (Node client). */
+  retries?: ClientRetryOptions | false | number;
+  /**
+   * Wire protocol. The Node client (`@cloudforet/sdk/node`) defaults to `grpc`; the core client
+   * speaks `connect` (or `grpc-web`) over `fetch` unless given a `transport`.
+   */
+  protocol?: "grpc" | "connect" | "grpc-web";
+  /**
+   * The Connect transport to call through, e.g. connect-web's `createConnectTransport` in a browser:
+   * one for every service (behind a gateway such as the console's), or one per service.
+   * Given, it wins over `baseUrl`/`urls`.
+   */
+  transport?: Transport | ((service: ServiceName) => Transport);
 }
 
 /** The URL of one service: its own URL, else the base host on the service's standard port. */

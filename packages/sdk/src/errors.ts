@@ -1,18 +1,12 @@
 import { Code } from "@connectrpc/connect";
-import { ErrorCode, taxonomy } from "@cloudforet/errors";
-import { ClientError, isNetworkError } from "@cloudforet/resilience";
+import { ErrorCode, errorToJSON, taxonomy, type ErrorJSON } from "@cloudforet/errors";
+import { ClientError, isNetworkError } from "@cloudforet/resilience/core";
 
 /** Marks an instance with the names of every error class it belongs to; shared by all copies of the SDK. */
 const kinds = Symbol.for("cloudforet.sdk.errorKinds");
 
 /** The JSON of an error (seed 000, pattern 4). */
-export interface APIErrorJSON {
-  error_code: string;
-  error_message: string;
-  error_details: Record<string, string>;
-  request_id: string | null;
-  should_retry: boolean;
-}
+export type APIErrorJSON = ErrorJSON;
 
 export interface APIErrorInit {
   message: string;
@@ -68,13 +62,7 @@ export class APIError extends Error {
   }
 
   toJSON(): APIErrorJSON {
-    return {
-      error_code: this.errorCode,
-      error_message: this.message,
-      error_details: this.details,
-      request_id: this.requestId ?? null,
-      should_retry: this.shouldRetry,
-    };
+    return errorToJSON(this);
   }
 
   /** Brand check instead of the prototype chain, so errors of another copy of the SDK match. */

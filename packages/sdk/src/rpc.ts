@@ -1,9 +1,21 @@
-import { randomUUID } from "node:crypto";
 import type { DescService } from "@bufbuild/protobuf";
 import { Code, type CallOptions, type Client as ConnectClient } from "@connectrpc/connect";
-import { createServiceClient, IDEMPOTENCY_KEY_HEADER, type RetryOptions } from "@cloudforet/resilience";
+import { IDEMPOTENCY_KEY_HEADER } from "@cloudforet/resilience/core";
 import { toAPIError } from "./errors";
 import type { Session } from "./session";
+
+/** The header that names a call in every service's logs. */
+export const REQUEST_ID_HEADER = "x-request-id";
+
+/** What came back with a successful call besides its message. */
+export interface ResponseInfo {
+  /** The response headers (e.g. `x-request-id`). */
+  headers: Headers;
+  /** The response trailers (gRPC status metadata). */
+  trailers: Headers;
+  /** The request id of the call: the one the service echoed, else the one the SDK sent. */
+  requestId: string;
+}
 
 /** Options every SDK call takes. */
 export interface RequestOptions {
@@ -15,13 +27,15 @@ export interface RequestOptions {
   headers?: Record<string, string>;
   /** The idempotency key of this logical call (default: a fresh one). Pass your own to dedupe across processes. */
   idempotencyKey?: string;
+  /** The request id of this logical call (default: a fresh one); the services log it and echo it back. */
+  requestId?: string;
+  /** Called with the response headers, trailers and request id once a unary call succeeded (see `withResponse`). */
+  onResponse?: (response: ResponseInfo) => void;
 }
 
 export interface TransportSettings {
   session: Session;
   timeoutMs: number;
-  retries: RetryOptions | false;
-  protocol: "grpc" | "connect";
 }
 
 /**
@@ -30,20 +44,10 @@ export interface TransportSettings {
  * call, one re-login after a 401, and every failure as an `APIError`.
  */
 export class ServiceCaller<S extends DescService> {
-  private readonly client: ConnectClient<S>;
-
   constructor(
-    service: S,
-    readonly url: string,
+    private readonly client: ConnectClient<S>,
     private readonly settings: TransportSettings,
-  ) {
-    this.client = createServiceClient(service, url, {
-      protocol: settings.protocol,
-      timeoutMs: settings.timeoutMs,
-      retries: settings.retries,
-      upstream: `${service.typeName}@${new URL(url).host}`,
-    });
-  }
+  ) {}
 
   /** One unary (or client-streaming) call. */
   async call<T>(fn: (client: ConnectClient<S>, options: CallOptions) => Promise<T>, options: RequestOptions = {}): Promise<T> {
@@ -51,10 +55,16 @@ export class ServiceCaller<S extends DescService> {
     for (let attempt = 1; ; attempt++) {
       const token = await this.settings.session.token();
       callOptions.headers = { ...(callOptions.headers as Record<string, string>), authorization: `Bearer ${token}` };
+      const response = { headers: new Headers(), trailers: new Headers() };
+      callOptions.onHeader = (headers) => (response.headers = headers);
+      callOptions.onTrailer = (trailers) => (response.trailers = trailers);
       try {
-        return await fn(this.client, callOptions);
+        const result = await fn(this.client, callOptions);
+        const requestId = (callOptions.headers as Record<string, string>)[REQUEST_ID_HEADER];
+        options.onResponse?.({ ...response, requestId: response.headers.get(REQUEST_ID_HEADER) ?? requestId });
+        return result;
       } catch (err) {
-        const error = toAPIError(err);
+        const error = toAPIError(err, { requestId: (callOptions.headers as Record<string, string>)[REQUEST_ID_HEADER] });
         if (error.grpcCode === Code.Unauthenticated && attempt === 1 && this.settings.session.canLogin) {
           // The token was refused (revoked, signing key rotated): log in again once, same idempotency key.
           this.settings.session.invalidate(token);
@@ -101,7 +111,9 @@ export class ServiceCaller<S extends DescService> {
   private callOptions(options: RequestOptions): CallOptions {
     const headers: Record<string, string> = { ...options.headers };
     // One key per logical call, reused by every retry of it: the call may be sent again safely.
-    headers[IDEMPOTENCY_KEY_HEADER] = options.idempotencyKey ?? randomUUID();
+    headers[IDEMPOTENCY_KEY_HEADER] = options.idempotencyKey ?? globalThis.crypto.randomUUID();
+    // One request id per logical call too, so every attempt and the error name the same call.
+    headers[REQUEST_ID_HEADER] = options.requestId ?? headers[REQUEST_ID_HEADER] ?? globalThis.crypto.randomUUID();
     return { headers, timeoutMs: options.timeoutMs, signal: options.signal };
   }
 }

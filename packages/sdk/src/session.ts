@@ -1,8 +1,7 @@
-import { randomUUID } from "node:crypto";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import type { Client as ConnectClient } from "@connectrpc/connect";
 import { AuthService } from "@cloudforet/proto/cloudforet/identity/v1/auth_pb";
-import { IDEMPOTENCY_KEY_HEADER } from "@cloudforet/resilience";
+import { IDEMPOTENCY_KEY_HEADER } from "@cloudforet/resilience/core";
 import { configurationError, toAPIError } from "./errors";
 
 interface Tokens {
@@ -105,7 +104,7 @@ export class Session {
 
   private callOptions() {
     // Login and Refresh have no side effect a repeat would double; the key lets resilience retry them.
-    return { headers: { [IDEMPOTENCY_KEY_HEADER]: randomUUID() } };
+    return { headers: { [IDEMPOTENCY_KEY_HEADER]: globalThis.crypto.randomUUID() } };
   }
 }
 

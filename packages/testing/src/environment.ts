@@ -6,3 +6,9 @@ export const testNatsUrl = () => process.env.NATS_URL ?? "nats://127.0.0.1:4222"
 export function uniqueSuffix(): string {
   return `${process.pid.toString(36)}${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 }
+
+/**
+ * CLOUDFORET_OUTBOUND_ALLOW for services under test: their webhooks, SMTP servers, plugins and
+ * http_request targets are local servers, which the outbound policy refuses unless allowlisted.
+ */
+export const TEST_OUTBOUND_ALLOW = "127.0.0.1/32,::1";

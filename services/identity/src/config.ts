@@ -7,16 +7,29 @@ export interface IdentityConfig {
   tokenTtlSeconds: number;
   /** Refresh token lifetime (IDENTITY_REFRESH_TTL_SECONDS, default 7 days). */
   refreshTtlSeconds: number;
-  /** Failed logins per user within the window before logins are refused (IDENTITY_LOGIN_MAX_FAILURES, default 5). */
-  loginMaxFailures: number;
-  /** The failed-login window (IDENTITY_LOGIN_WINDOW_SECONDS, default 60). */
-  loginWindowSeconds: number;
+  /** A service identity's token lifetime (IDENTITY_SERVICE_TOKEN_TTL_SECONDS, default 900). */
+  serviceTokenTtlSeconds: number;
+  /** Login throttling (auth/login-throttle.ts): free failures per key, then a doubling wait. */
+  loginThrottle: {
+    /** Failures per account from one address before waits begin (IDENTITY_LOGIN_FREE_ATTEMPTS, default 5). */
+    freeAttempts: number;
+    /** Failures from one address, any accounts, before waits begin (IDENTITY_LOGIN_ADDRESS_FREE_ATTEMPTS, default 20). */
+    addressFreeAttempts: number;
+    /** Failures of one account from all addresses before waits begin (IDENTITY_LOGIN_ACCOUNT_FREE_ATTEMPTS, default 100). */
+    accountFreeAttempts: number;
+    /** The longest wait, in seconds (IDENTITY_LOGIN_BACKOFF_MAX_SECONDS, default 900). */
+    backoffMaxSeconds: number;
+  };
   /** The bootstrap admin of domain-default (CLOUDFORET_ADMIN_USER, default "admin"). */
   adminUserId: string;
   /** CLOUDFORET_ADMIN_PASSWORD; undefined in embedded mode means "generate one and print it once". */
   adminPassword?: string;
   /** IDENTITY_SECRET_KEYS parsed, first = active; undefined in embedded mode means "use the key file". */
   secretKeys?: SecretKey[];
+  /** Request logs (request-logs/): kept this many days (IDENTITY_REQUEST_LOG_RETENTION_DAYS, default 7). */
+  requestLogRetentionDays: number;
+  /** How often older request logs are deleted (IDENTITY_REQUEST_LOG_PRUNE_INTERVAL_SECONDS, default 3600). */
+  requestLogPruneIntervalSeconds: number;
   /** True without DATABASE_URL: PGlite under CLOUDFORET_DATA_DIR. */
   embedded: boolean;
   dataDir: string;
@@ -33,8 +46,19 @@ export function readIdentityConfig(env: NodeJS.ProcessEnv, service: ServiceConfi
   const embedded = !service.databaseUrl;
   const tokenTtlSeconds = positiveInt(env, "IDENTITY_TOKEN_TTL_SECONDS", 3600, problems);
   const refreshTtlSeconds = positiveInt(env, "IDENTITY_REFRESH_TTL_SECONDS", 7 * 24 * 3600, problems);
-  const loginMaxFailures = positiveInt(env, "IDENTITY_LOGIN_MAX_FAILURES", 5, problems);
-  const loginWindowSeconds = positiveInt(env, "IDENTITY_LOGIN_WINDOW_SECONDS", 60, problems);
+  const serviceTokenTtlSeconds = positiveInt(env, "IDENTITY_SERVICE_TOKEN_TTL_SECONDS", 900, problems);
+  const requestLogRetentionDays = positiveInt(env, "IDENTITY_REQUEST_LOG_RETENTION_DAYS", 7, problems);
+  const requestLogPruneIntervalSeconds = positiveInt(env, "IDENTITY_REQUEST_LOG_PRUNE_INTERVAL_SECONDS", 3600, problems);
+  const loginThrottle = {
+    freeAttempts: positiveInt(env, "IDENTITY_LOGIN_FREE_ATTEMPTS", 5, problems),
+    addressFreeAttempts: positiveInt(env, "IDENTITY_LOGIN_ADDRESS_FREE_ATTEMPTS", 20, problems),
+    accountFreeAttempts: positiveInt(env, "IDENTITY_LOGIN_ACCOUNT_FREE_ATTEMPTS", 100, problems),
+    backoffMaxSeconds: positiveInt(env, "IDENTITY_LOGIN_BACKOFF_MAX_SECONDS", 900, problems),
+  };
+  for (const retired of ["IDENTITY_LOGIN_MAX_FAILURES", "IDENTITY_LOGIN_WINDOW_SECONDS"]) {
+    // Silently ignoring them would leave an operator believing the old hard lock still applies.
+    if (env[retired]) problems.push(`${retired} is no longer read: use IDENTITY_LOGIN_FREE_ATTEMPTS and IDENTITY_LOGIN_BACKOFF_MAX_SECONDS`);
+  }
 
   const adminUserId = env.CLOUDFORET_ADMIN_USER || "admin";
   if (!userIdPattern.test(adminUserId)) {
@@ -65,11 +89,13 @@ export function readIdentityConfig(env: NodeJS.ProcessEnv, service: ServiceConfi
   return {
     tokenTtlSeconds,
     refreshTtlSeconds,
-    loginMaxFailures,
-    loginWindowSeconds,
+    serviceTokenTtlSeconds,
+    loginThrottle,
     adminUserId,
     adminPassword,
     secretKeys,
+    requestLogRetentionDays,
+    requestLogPruneIntervalSeconds,
     embedded,
     dataDir: service.dataDir,
   };

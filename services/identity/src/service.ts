@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import type { ServiceModule } from "@cloudforet/runtime";
 import { ApiKeyService } from "@cloudforet/proto/cloudforet/identity/v1/api_key_pb";
@@ -6,41 +7,54 @@ import { DomainService } from "@cloudforet/proto/cloudforet/identity/v1/domain_p
 import { ProjectService } from "@cloudforet/proto/cloudforet/identity/v1/project_pb";
 import { SecretService } from "@cloudforet/proto/cloudforet/identity/v1/secret_pb";
 import { ServiceAccountService } from "@cloudforet/proto/cloudforet/identity/v1/service_account_pb";
+import { ServiceIdentityService } from "@cloudforet/proto/cloudforet/identity/v1/service_identity_pb";
+import { RequestLogService } from "@cloudforet/proto/cloudforet/identity/v1/request_log_pb";
+import { requestLogSubjects } from "@cloudforet/events";
+import type { RequestLogRecordData } from "@cloudforet/runtime";
 import { UserService } from "@cloudforet/proto/cloudforet/identity/v1/user_pb";
 import { WorkspaceService } from "@cloudforet/proto/cloudforet/identity/v1/workspace_pb";
 import { apiKeyHandlers } from "./api-keys/handlers";
 import { ApiKeyRepository } from "./api-keys/repository";
-import { ApiKeyRules } from "./api-keys/rules";
+import { ApiKeyRules } from "./api-keys/api-keys";
+import { CallerFacts } from "./auth/caller-facts";
 import { currentCallerInterceptor } from "./auth/current-caller";
 import { authHandlers } from "./auth/handlers";
 import { jwksEndpoint } from "./auth/jwks-endpoint";
+import { LoginThrottle } from "./auth/login-throttle";
 import { AuthRepository } from "./auth/repository";
-import { AuthRules } from "./auth/rules";
+import { AuthRules } from "./auth/auth";
 import { SigningKeyStore } from "./auth/signing-keys";
 import { TokenIssuer } from "./auth/token-issuer";
-import { bootstrap } from "./bootstrap";
+import { bootstrap } from "./domains/bootstrap";
 import { readIdentityConfig } from "./config";
 import { SecretKeyring, embeddedSecretKeys } from "./crypto/secret-keyring";
 import { outbox } from "./db/schema";
 import { domainHandlers } from "./domains/handlers";
 import { DomainRepository } from "./domains/repository";
-import { DomainRules } from "./domains/rules";
+import { DomainRules } from "./domains/domains";
 import { projectHandlers } from "./projects/handlers";
+import { requestLogHandlers } from "./request-logs/handlers";
+import { RequestLogRepository } from "./request-logs/repository";
+import { RequestLogRules } from "./request-logs/request-logs";
+import { startRetentionLoop } from "./request-logs/retention-loop";
 import { ProjectRepository } from "./projects/repository";
-import { ProjectRules } from "./projects/rules";
+import { ProjectRules } from "./projects/projects";
 import { secretHandlers } from "./secrets/handlers";
 import { SecretRepository } from "./secrets/repository";
-import { SecretRules } from "./secrets/rules";
+import { SecretRules } from "./secrets/secrets";
 import { SecretVault } from "./secrets/secret-vault";
 import { serviceAccountHandlers } from "./service-accounts/handlers";
+import { serviceIdentityHandlers } from "./service-identities/handlers";
+import { ServiceIdentityRepository } from "./service-identities/repository";
+import { ServiceIdentityRules } from "./service-identities/service-identities";
 import { ServiceAccountRepository } from "./service-accounts/repository";
-import { ServiceAccountRules } from "./service-accounts/rules";
+import { ServiceAccountRules } from "./service-accounts/service-accounts";
 import { userHandlers } from "./users/handlers";
 import { UserRepository } from "./users/repository";
-import { UserRules } from "./users/rules";
+import { UserRules } from "./users/users";
 import { workspaceHandlers } from "./workspaces/handlers";
 import { WorkspaceRepository } from "./workspaces/repository";
-import { WorkspaceRules } from "./workspaces/rules";
+import { WorkspaceRules } from "./workspaces/workspaces";
 
 /**
  * The identity service (SPEC §4): login and tokens (JWT + JWKS), domains, workspaces, projects,
@@ -54,7 +68,14 @@ export const identityModule: ServiceModule = {
   migrationsFolder: fileURLToPath(new URL("../drizzle", import.meta.url)),
   outbox,
   async create(context) {
-    const { db, logger, kickOutbox } = context;
+    const { db, logger, bus } = context;
+    // Every committed identity write passes here: the caller check's in-memory copy is dropped
+    // before the write answers, so this process never serves a stale user, binding or key.
+    let facts: CallerFacts | undefined;
+    const kickOutbox = () => {
+      facts?.invalidateAll();
+      context.kickOutbox();
+    };
     const config = readIdentityConfig(context.env, context.config);
 
     let secretKeys = config.secretKeys;
@@ -77,15 +98,34 @@ export const identityModule: ServiceModule = {
     const apiKeys = new ApiKeyRepository(db, kickOutbox);
     const secrets = new SecretRepository(db, new SecretVault(keyring), kickOutbox);
 
-    const issuer = new TokenIssuer(signingKeys, { accessSeconds: config.tokenTtlSeconds, refreshSeconds: config.refreshTtlSeconds });
+    facts = new CallerFacts(domains, users, apiKeys);
+    // Another replica's writes reach this one as events: drop the copy when one arrives.
+    const replicaWrites = await bus.subscribe({
+      durable: `identity-caller-facts-${randomUUID().slice(0, 8)}`,
+      subjects: "cloudforet.identity.>",
+      deliverPolicy: "new",
+      inactiveThresholdMs: 60_000,
+      handler: () => facts?.invalidateAll(),
+      onGap: () => facts?.invalidateAll(),
+    });
+    const issuer = new TokenIssuer(signingKeys, { accessSeconds: config.tokenTtlSeconds, refreshSeconds: config.refreshTtlSeconds, serviceSeconds: config.serviceTokenTtlSeconds });
+    const serviceIdentityRules = new ServiceIdentityRules(new ServiceIdentityRepository(db, kickOutbox), workspaces, issuer);
     const workspaceRules = new WorkspaceRules(workspaces);
     const projectRules = new ProjectRules(projects, workspaceRules);
-    const authRules = new AuthRules(new AuthRepository(db), domains, users, apiKeys, issuer, {
-      maxFailures: config.loginMaxFailures,
-      windowMs: config.loginWindowSeconds * 1000,
-    });
+    const authRepository = new AuthRepository(db);
+    const loginThrottle = new LoginThrottle(authRepository, { ...config.loginThrottle, backoffMaxMs: config.loginThrottle.backoffMaxSeconds * 1000 });
+    const authRules = new AuthRules(authRepository, domains, users, apiKeys, issuer, loginThrottle);
 
-    const services = [AuthService, DomainService, WorkspaceService, ProjectService, UserService, ServiceAccountService, ApiKeyService, SecretService];
+    const requestLogRules = new RequestLogRules(new RequestLogRepository(db, kickOutbox));
+    // Every service publishes the calls of callers with logging on; the replicas share one durable, so each record is stored once.
+    const requestLogIntake = await bus.subscribe<RequestLogRecordData>({
+      durable: "identity-request-logs",
+      subjects: requestLogSubjects.callRecorded,
+      handler: (event) => requestLogRules.store(event.id, event.data),
+    });
+    const requestLogRetention = startRetentionLoop(requestLogRules, { retentionDays: config.requestLogRetentionDays, intervalMs: config.requestLogPruneIntervalSeconds * 1000 }, logger);
+
+    const services = [AuthService, DomainService, WorkspaceService, ProjectService, UserService, ServiceAccountService, ApiKeyService, SecretService, ServiceIdentityService, RequestLogService];
     return {
       services,
       routes(router) {
@@ -93,16 +133,22 @@ export const identityModule: ServiceModule = {
         router.service(DomainService, domainHandlers(new DomainRules(domains)));
         router.service(WorkspaceService, workspaceHandlers(workspaceRules));
         router.service(ProjectService, projectHandlers(projectRules));
-        router.service(UserService, userHandlers(new UserRules(users, workspaceRules)));
+        router.service(UserService, userHandlers(new UserRules(users, workspaceRules, loginThrottle)));
         router.service(ServiceAccountService, serviceAccountHandlers(new ServiceAccountRules(serviceAccounts, workspaceRules, projectRules, secrets)));
         router.service(ApiKeyService, apiKeyHandlers(new ApiKeyRules(apiKeys, users)));
         router.service(SecretService, secretHandlers(new SecretRules(secrets, workspaceRules, serviceAccounts)));
+        router.service(ServiceIdentityService, serviceIdentityHandlers(serviceIdentityRules));
+        router.service(RequestLogService, requestLogHandlers(requestLogRules));
       },
       // The host verifies tokens with identity's own keys (no JWKS fetch from itself); then
       // identity re-reads the caller from its tables, so its own revocations apply at once.
       verificationKeys: signingKeys.getKey,
-      interceptors: [currentCallerInterceptor(issuer, domains, users, apiKeys)],
+      interceptors: [currentCallerInterceptor(issuer, facts, serviceIdentityRules)],
       http: jwksEndpoint(signingKeys),
+      close: async () => {
+        requestLogRetention.stop();
+        await Promise.all([replicaWrites.close(), requestLogIntake.close()]);
+      },
     };
   },
 };

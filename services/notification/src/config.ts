@@ -21,9 +21,28 @@ export interface NotificationConfig {
   endpointConcurrency: number;
   /** Deadline of one HTTP or SMTP attempt (NOTIFICATION_DELIVERY_TIMEOUT_MS, default 10000). */
   deliveryTimeoutMs: number;
-  /** Longest the worker sleeps without a wake-up (NOTIFICATION_POLL_MS, default 1000). */
+  /**
+   * Longest the worker sleeps without a wake-up when it cannot LISTEN for new deliveries (embedded
+   * PGlite, or while its LISTEN connection is down), or while rows wait for a busy endpoint
+   * (NOTIFICATION_POLL_MS, default 1000).
+   */
   pollMs: number;
-  /** NOTIFICATION_CREDENTIALS_KEYS parsed (first seals); undefined means "use the key file under the data dir". */
+  /**
+   * Longest an idle worker sleeps while it LISTENs (NOTIFICATION_IDLE_POLL_MS, default 30000): new
+   * deliveries NOTIFY it on commit and known ones wake it when due, so this is only a safety net.
+   */
+  idlePollMs: number;
+  /**
+   * How long a claimed delivery is held before another replica may take it (NOTIFICATION_DELIVERY_LEASE_MS,
+   * default 60000). The worker renews it while the attempt runs and sends only while it holds it, so
+   * it bounds how long a crashed or stalled worker keeps a delivery (and its endpoint slot).
+   */
+  leaseMs: number;
+  /**
+   * NOTIFICATION_CREDENTIALS_KEYS parsed (first seals); undefined only in the embedded mode, which uses
+   * a key file under the data dir. Required with DATABASE_URL: replicas each generating a key could
+   * not open one another's sealed channels.
+   */
   credentialKeys?: CredentialKey[];
   /** Age after which a Send by a signed-in caller re-reads a channel's secret (NOTIFICATION_CREDENTIALS_REFRESH_MS, default 300000). */
   credentialsRefreshMs: number;
@@ -49,6 +68,11 @@ export function readNotificationConfig(env: NodeJS.ProcessEnv, service: ServiceC
     } catch (err) {
       problems.push(`NOTIFICATION_CREDENTIALS_KEYS ${(err as Error).message}`);
     }
+  } else if (service.databaseUrl) {
+    problems.push(
+      "NOTIFICATION_CREDENTIALS_KEYS is required when DATABASE_URL is set: kid:base64key[,kid:base64key...] with 32-byte AES keys, " +
+        "the first one sealing channel credentials, the same on every replica (e.g. main:$(openssl rand -base64 32))",
+    );
   }
   const config: NotificationConfig = {
     identityUrl,
@@ -61,6 +85,8 @@ export function readNotificationConfig(env: NodeJS.ProcessEnv, service: ServiceC
     endpointConcurrency: int("NOTIFICATION_ENDPOINT_CONCURRENCY", 4),
     deliveryTimeoutMs: int("NOTIFICATION_DELIVERY_TIMEOUT_MS", 10_000),
     pollMs: int("NOTIFICATION_POLL_MS", 1000),
+    idlePollMs: int("NOTIFICATION_IDLE_POLL_MS", 30_000),
+    leaseMs: int("NOTIFICATION_DELIVERY_LEASE_MS", 60_000, 100),
     credentialKeys,
     credentialsRefreshMs: int("NOTIFICATION_CREDENTIALS_REFRESH_MS", 300_000, 0),
     dataDir: service.dataDir,

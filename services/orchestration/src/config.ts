@@ -9,6 +9,8 @@ export interface OrchestrationConfig {
   httpPort: number;
   /** Largest execution context in bytes (ORCHESTRATION_MAX_CONTEXT_BYTES, default 256 KiB); larger → 413. */
   maxContextBytes: number;
+  /** Largest output a worker may report for a task (ORCHESTRATION_MAX_OUTPUT_BYTES, default 1 MiB); larger → 413, refused, not stored. */
+  maxOutputBytes: number;
   /** Largest REST request body in bytes (CLOUDFORET_MAX_REQUEST_BYTES, default 4 MiB). */
   maxRequestBytes: number;
   /** Poll interval of the scheduler (ORCHESTRATION_TICK_MS, default 200). */
@@ -75,6 +77,7 @@ export function readOrchestrationConfig(env: NodeJS.ProcessEnv): OrchestrationCo
     httpHost: match ? match[1].replace(/^\[|\]$/g, "") : "0.0.0.0",
     httpPort: match ? Number(match[2]) : 8080,
     maxContextBytes: int("ORCHESTRATION_MAX_CONTEXT_BYTES", 256 * 1024, 1),
+    maxOutputBytes: int("ORCHESTRATION_MAX_OUTPUT_BYTES", 1024 * 1024, 1),
     maxRequestBytes: int("CLOUDFORET_MAX_REQUEST_BYTES", 4 * 1024 * 1024, 1),
     tickMs: int("ORCHESTRATION_TICK_MS", 200, 1),
     leaseMs: int("ORCHESTRATION_LEASE_MS", 30_000, 100),

@@ -86,6 +86,8 @@ export function killScenario(name: string, ctx: ScenarioContext): KillScenario {
       events: {
         subject: "cloudforet.identity.",
         keyOf: (data) => {
+          // A new user also publishes its (empty) role bindings as user.roles_changed: one write, one creation event.
+          if ("roles" in data) return undefined;
           const key = (data.project_id ?? data.user_id) as string | undefined;
           return key?.startsWith(run) ? key : undefined;
         },

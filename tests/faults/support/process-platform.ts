@@ -1,6 +1,11 @@
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { startPlatformProcesses, TEST_OUTBOUND_ALLOW } from "@cloudforet/testing";
 import { ADMIN_PASSWORD, IDENTITY_SECRET_KEYS, loginAdmin } from "./clients";
 import { freePort } from "./ports";
-import { ServiceProcess, startAll, stopAll } from "./service-process";
+import { ServiceProcess } from "./service-process";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 
 export interface ProcessPlatformOptions {
   /** Services to run besides identity, which always runs (it signs the tokens the others verify). */
@@ -27,34 +32,36 @@ export interface ProcessPlatform {
  */
 export async function startProcessPlatform(options: ProcessPlatformOptions): Promise<ProcessPlatform> {
   const names = ["identity", ...options.services.filter((s) => s !== "identity")];
-  const ports = new Map(await Promise.all(names.map(async (name) => [name, await freePort()] as const)));
+  const ports = Object.fromEntries(await Promise.all(names.map(async (name) => [name, await freePort()] as const)));
   const env = {
-    IDENTITY_URL: `http://127.0.0.1:${ports.get("identity")}`,
-    ...(ports.has("cloud-service") ? { CLOUD_SERVICE_URL: `http://127.0.0.1:${ports.get("cloud-service")}` } : {}),
+    IDENTITY_URL: `http://127.0.0.1:${ports.identity}`,
+    ...(ports["cloud-service"] ? { CLOUD_SERVICE_URL: `http://127.0.0.1:${ports["cloud-service"]}` } : {}),
+    // cloud-service reads push collections' collector rules from inventory.
+    ...(ports.inventory ? { INVENTORY_URL: `http://127.0.0.1:${ports.inventory}` } : {}),
     ORCHESTRATION_HTTP_ADDR: `127.0.0.1:${await freePort()}`,
     CLOUDFORET_ADMIN_PASSWORD: ADMIN_PASSWORD,
     IDENTITY_SECRET_KEYS,
+    NOTIFICATION_CREDENTIALS_KEYS: `faults:${Buffer.alloc(32, 10).toString("base64")}`,
+    ORCHESTRATION_CREDENTIALS_KEYS: `faults:${Buffer.alloc(32, 11).toString("base64")}`,
+    INVENTORY_CREDENTIALS_KEYS: `faults:${Buffer.alloc(32, 12).toString("base64")}`,
+    CLOUDFORET_OUTBOUND_ALLOW: TEST_OUTBOUND_ALLOW,
     ...options.env,
   };
-  const processes = new Map(names.map((name) => [name, new ServiceProcess(name, ports.get(name)!, { ...env, ...options.envFor?.[name] })]));
-  const all = () => [...processes.values()];
+  // Identity first: it bootstraps the admin and serves the keys the others fetch at start.
+  const platform = await startPlatformProcesses({
+    root,
+    services: names,
+    startFirst: ["identity"],
+    ports,
+    env,
+    envFor: options.envFor,
+    create: (o) => new ServiceProcess(o),
+  });
   try {
-    // Identity first: it bootstraps the admin and serves the keys the others fetch at start.
-    await startAll([processes.get("identity")!]);
-    await startAll(all().filter((p) => p.name !== "identity"));
-    const token = await loginAdmin(processes.get("identity")!.url);
-    return {
-      service(name) {
-        const found = processes.get(name);
-        if (!found) throw new Error(`${name} is not part of this platform`);
-        return found;
-      },
-      all,
-      token,
-      close: () => stopAll(all()),
-    };
+    const token = await loginAdmin(platform.service("identity").url);
+    return { service: platform.service, all: platform.all, token, close: platform.kill };
   } catch (err) {
-    await stopAll(all());
+    await platform.kill();
     throw err;
   }
 }

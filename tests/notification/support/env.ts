@@ -10,6 +10,8 @@ export function notificationTestEnv(overrides: Record<string, string> = {}): Rec
     NOTIFICATION_CREDENTIALS_KEYS: `test:${randomBytes(32).toString("base64")}`,
     NOTIFICATION_RETRY_BASE_MS: "20",
     NOTIFICATION_POLL_MS: "200",
+    // This file's own NATS consumers (tests/consumer-prefix.setup.ts), for services run on NATS.
+    ...(process.env.NATS_CONSUMER_PREFIX ? { NATS_CONSUMER_PREFIX: process.env.NATS_CONSUMER_PREFIX, NATS_CONSUMER_SINCE: process.env.NATS_CONSUMER_SINCE ?? "" } : {}),
     ...overrides,
   };
 }

@@ -1,4 +1,4 @@
-import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
+import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { simpleParser } from "mailparser";
 import { SMTPServer } from "smtp-server";
@@ -9,6 +9,8 @@ export interface ReceivedRequest {
   path: string;
   headers: IncomingHttpHeaders;
   body: unknown;
+  /** When it arrived (Date.now()). */
+  at: number;
 }
 
 export interface HttpReceiver {
@@ -21,6 +23,10 @@ export interface HttpReceiver {
   respond(path: string, status: number | "hang", body?: string): void;
   /** Answers the next `times` requests to a path with `status`, then as before. */
   failNext(path: string, times: number, status: number | "hang"): void;
+  /** Holds every answer to a path for `ms` from now on (the next `times` only, if given). */
+  delay(path: string, ms: number, times?: number): void;
+  /** The most requests to a path that were open at the same time. */
+  maxConcurrent(path: string): number;
   close(): Promise<void>;
 }
 
@@ -29,7 +35,14 @@ export async function startHttpReceiver(): Promise<HttpReceiver> {
   const requests: ReceivedRequest[] = [];
   const answers = new Map<string, { status: number | "hang"; body: string }>();
   const failures = new Map<string, { times: number; status: number | "hang" }>();
+  const delays = new Map<string, { ms: number; times: number }>();
+  const open = new Map<string, number>();
+  const peak = new Map<string, number>();
   const server: Server = createServer((req, res) => {
+    const path = req.url ?? "/";
+    open.set(path, (open.get(path) ?? 0) + 1);
+    peak.set(path, Math.max(peak.get(path) ?? 0, open.get(path)!));
+    res.on("close", () => open.set(path, (open.get(path) ?? 1) - 1));
     const chunks: Buffer[] = [];
     req.on("data", (chunk: Buffer) => chunks.push(chunk));
     req.on("end", () => {
@@ -40,20 +53,29 @@ export async function startHttpReceiver(): Promise<HttpReceiver> {
       } catch {
         // not JSON: keep the text
       }
-      const path = req.url ?? "/";
-      requests.push({ method: req.method ?? "", path, headers: req.headers, body });
-      const failing = failures.get(path);
-      if (failing && failing.times > 0) {
-        failing.times -= 1;
-        if (failing.status === "hang") return;
-        res.writeHead(failing.status, { "content-type": "text/plain" }).end("temporarily broken");
+      requests.push({ method: req.method ?? "", path, headers: req.headers, body, at: Date.now() });
+      const delayed = delays.get(path);
+      if (delayed && delayed.times > 0) {
+        delayed.times -= 1;
+        setTimeout(() => answer(path, res), delayed.ms);
         return;
       }
-      const answer = answers.get(path) ?? { status: 200, body: "ok" };
-      if (answer.status === "hang") return;
-      res.writeHead(answer.status, { "content-type": "text/plain" }).end(answer.body);
+      answer(path, res);
     });
   });
+  function answer(path: string, res: ServerResponse) {
+    if (res.destroyed) return; // the client gave up while the answer was held
+    const failing = failures.get(path);
+    if (failing && failing.times > 0) {
+      failing.times -= 1;
+      if (failing.status === "hang") return;
+      res.writeHead(failing.status, { "content-type": "text/plain" }).end("temporarily broken");
+      return;
+    }
+    const reply = answers.get(path) ?? { status: 200, body: "ok" };
+    if (reply.status === "hang") return;
+    res.writeHead(reply.status, { "content-type": "text/plain" }).end(reply.body);
+  }
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   return {
@@ -66,6 +88,10 @@ export async function startHttpReceiver(): Promise<HttpReceiver> {
     failNext(path, times, status) {
       failures.set(path, { times, status });
     },
+    delay(path, ms, times = Number.POSITIVE_INFINITY) {
+      delays.set(path, { ms, times });
+    },
+    maxConcurrent: (path) => peak.get(path) ?? 0,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -1,6 +1,8 @@
+// Over 300 lines on purpose: the table of every kind `cfctl apply` knows, one entry per kind.
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
-import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
+import { fromJson, toJson, type JsonObject, type JsonValue } from "@bufbuild/protobuf";
+import { ValueSchema } from "@bufbuild/protobuf/wkt";
 import { NotFoundError, type Client } from "@cloudforet/sdk";
 import { Trigger_TriggerType } from "@cloudforet/proto/cloudforet/orchestration/v1/trigger_pb";
 import YAML from "yaml";
@@ -309,7 +311,57 @@ const trigger: KindApplier = {
 };
 
 /** The kinds `cfctl apply` knows, in the order they are applied (a secret before its account …). */
-export const KINDS: KindApplier[] = [workspace, secret, serviceAccount, collector, sequence, cronSchedule, trigger];
+/**
+ * A collector rule by id (metadata.name): spec name, collector_id (empty: a domain rule; it cannot
+ * change), conditions [{k, v, o}], conditions_policy, actions {change_project, add_tags, change_data},
+ * stop_processing. New rules go to the end of their collector's order (cfctl leaves the order alone).
+ */
+const collectorRule: KindApplier = {
+  kind: "CollectorRule",
+  label: "collector-rule",
+  async apply(client, doc) {
+    const spec = specOf(doc);
+    const collectorRuleId = doc.metadata.name;
+    const collectorId = spec.string("collector_id") ?? "";
+    const conditionsJson = (spec.array("conditions") ?? []).map((c) => (c && typeof c === "object" && !Array.isArray(c) ? c : {}) as JsonObject);
+    const conditions = conditionsJson.map((c) => ({ k: String(c.k ?? ""), o: String(c.o ?? "eq"), v: c.v === undefined ? undefined : fromJson(ValueSchema, c.v) }));
+    const actions = spec.mapping("actions") ?? {};
+    const wanted = {
+      name: spec.string("name") ?? collectorRuleId,
+      conditionsPolicy: spec.string("conditions_policy") ?? "ALL",
+      actions: {
+        changeProject: typeof actions.change_project === "string" ? actions.change_project : "",
+        addTags: (actions.add_tags ?? {}) as Record<string, string>,
+        changeData: (actions.change_data ?? {}) as JsonObject,
+      },
+      stopProcessing: spec.boolean("stop_processing") ?? false,
+    };
+    const current = await existing(() => client.collectorRules.get(collectorRuleId));
+    if (!current) {
+      await client.collectorRules.create({ collectorRuleId, collectorId, conditions, ...wanted });
+      return "created";
+    }
+    const was = current.data;
+    if (was.collectorId !== collectorId) {
+      throw new CliError("ERROR_INVALID_PARAMETER", `${doc.source}: CollectorRule ${collectorRuleId}: collector_id cannot change (${was.collectorId || "(domain)"} → ${collectorId || "(domain)"})`);
+    }
+    const wasConditions = was.conditions.map((f) => ({ k: f.k, o: f.o || "eq", v: f.v ? toJson(ValueSchema, f.v) : null }));
+    const conditionsChanged = !sameJson(wasConditions, conditionsJson.map((c) => ({ k: String(c.k ?? ""), o: String(c.o ?? "eq"), v: c.v ?? null })));
+    const wasActions = { changeProject: was.actions?.changeProject ?? "", addTags: was.actions?.addTags ?? {}, changeData: was.actions?.changeData ?? {} };
+    const changes = {
+      ...(was.name !== wanted.name ? { name: wanted.name } : {}),
+      ...(was.conditionsPolicy !== wanted.conditionsPolicy ? { conditionsPolicy: wanted.conditionsPolicy } : {}),
+      ...(!sameJson(wasActions as unknown as JsonValue, wanted.actions as unknown as JsonValue) ? { actions: wanted.actions } : {}),
+      ...(was.stopProcessing !== wanted.stopProcessing ? { stopProcessing: wanted.stopProcessing } : {}),
+      ...(conditionsChanged ? { conditions, updateConditions: true } : {}),
+    };
+    if (Object.keys(changes).length === 0) return "unchanged";
+    await current.update(changes);
+    return "updated";
+  },
+};
+
+export const KINDS: KindApplier[] = [workspace, secret, serviceAccount, collector, collectorRule, sequence, cronSchedule, trigger];
 
 export function applierOf(doc: ApplyDocument): KindApplier {
   const found = KINDS.find((k) => k.kind.toLowerCase() === doc.kind.toLowerCase());

@@ -7,7 +7,7 @@ import { columnsOf, resourceHelp } from "./list";
 export const getCommand: Command = {
   name: "get",
   get help() {
-    return `Usage: cfctl get <resource> <id> [-o table|json|yaml] [--columns a,b]
+    return `Usage: cfctl get <resource> <id> [-o table|wide|json|yaml|name|jsonpath=…] [--columns a,b]
 
 Shows one resource: a table row by default, the whole resource with -o json or -o yaml.
 Secrets show their metadata only, never their value.
@@ -25,7 +25,7 @@ ${resourceHelp()}
     const format = outputFormat(values.output, "get");
     if (!resource.get) throw new UsageError(`${resource.name} cannot be fetched one by one`, "get");
     const item = await resource.get(await clientOf(ctx), positionals[1]);
-    renderOne(item, format, columnsOf(values.columns, resource.columns), ctx.stdout);
+    renderOne(item, format, columnsOf(values.columns, resource.columns), ctx.stdout, resource);
     return 0;
   },
 };

@@ -2,7 +2,7 @@ import type { JsonObject } from "@bufbuild/protobuf";
 import { UsageError } from "../cli-error";
 import { clientOf, integerFlag, parseCommandArgs, type Command } from "../command";
 import { parseFilter, parseSort } from "../filters";
-import { outputFormat, renderList } from "../output/render";
+import { outputFormat, renderList, renderWatchEvent } from "../output/render";
 import { resolveResource, resourceTypes } from "../resources";
 
 export function resourceHelp(): string {
@@ -14,7 +14,7 @@ export function resourceHelp(): string {
 export const listCommand: Command = {
   name: "list",
   get help() {
-    return `Usage: cfctl list <resource> [--filter EXPR ...] [--sort key|-key] [--limit N] [-o table|json|yaml] [--columns a,b]
+    return `Usage: cfctl list <resource> [--filter EXPR ...] [--sort key|-key] [--limit N] [-o table|wide|json|yaml|name|jsonpath=…] [--watch] [--columns a,b]
 
 Lists every matching resource, fetching page after page until --limit.
 
@@ -25,10 +25,16 @@ Filters (repeatable, all must match; keys are fields or dotted paths such as dat
 
 Options:
   --filter EXPR      a filter (repeatable)
+  --state S          shorthand for --filter state=S (upper-cased): cfctl list alerts --state firing
+  --resource ID      shorthand for --filter cloud_service_id=ID: cfctl list changes --resource cs-…
   --sort KEY         sort by KEY ascending; -KEY descending
   --limit N          at most N items
-  -o, --output FMT   table (default), json or yaml (whole items)
+  -o, --output FMT   table (default), wide (every scalar field), json, yaml (whole items),
+                     name (kind/id), or jsonpath=TEMPLATE (kubectl's: '{.items[*].name}')
   --columns A,B      the table's columns (JSON paths)
+  -w, --watch        after the list, print each change of the listed items that have not ended
+                     yet, as it happens (jobs and instances: their services' Watch RPCs), until
+                     they all have ended or Ctrl-C
 
 Resources (name, then singular and aliases):
 ${resourceHelp()}
@@ -42,25 +48,52 @@ Examples:
   async run(ctx) {
     const { values, positionals } = parseCommandArgs(ctx, "list", {
       filter: { type: "string", multiple: true },
+      state: { type: "string" },
+      resource: { type: "string" },
       sort: { type: "string" },
       limit: { type: "string" },
       output: { type: "string", short: "o" },
       columns: { type: "string" },
+      watch: { type: "boolean", short: "w" },
     });
     if (values.help) return ctx.stdout.write(this.help), 0;
     if (positionals.length > 1) throw new UsageError(`list takes one resource, got "${positionals.join(" ")}"`, "list");
     const resource = resolveResource(positionals[0], "list");
     const format = outputFormat(values.output, "list");
     const request = {
-      filter: (values.filter ?? []).map((f) => parseFilter(f, "list")),
+      // --state firing: shorthand for --filter state=FIRING (alerts, jobs, anything with a state).
+      filter: [
+        ...(values.filter ?? []),
+        ...(values.state ? [`state=${values.state.toUpperCase()}`] : []),
+        // --resource cs-…: one resource's change history (or anything keyed by cloud_service_id).
+        ...(values.resource ? [`cloud_service_id=${values.resource}`] : []),
+      ].map((f) => parseFilter(f, "list")),
       sort: parseSort(values.sort),
       limit: integerFlag(values.limit, "--limit", "list"),
     };
     if (!resource.list) throw new UsageError(resource.noList ?? `${resource.name} cannot be listed`, "list");
+    const { watcherOf, WATCHABLE } = await import("../watch");
+    const watcher = values.watch ? watcherOf(resource.name) : undefined;
+    if (values.watch && !watcher) throw new UsageError(`--watch needs a resource whose service streams changes: ${WATCHABLE.join(", ")}`, "list");
     const client = await clientOf(ctx);
     const items: JsonObject[] = [];
     for await (const item of resource.list(client, request)) items.push(item);
-    renderList(items, format, columnsOf(values.columns, resource.columns), ctx.stdout);
+    const columns = columnsOf(values.columns, resource.columns);
+    if (!watcher) {
+      renderList(items, format, columns, ctx.stdout, resource);
+      return 0;
+    }
+    for (const item of items) renderWatchEvent(item, format, columns, ctx.stdout, resource, item === items[0]);
+    const stop = new AbortController();
+    const interrupt = () => stop.abort();
+    process.once("SIGINT", interrupt);
+    try {
+      for await (const change of watcher.changes(client, items, stop.signal)) renderWatchEvent(change, format, columns, ctx.stdout, resource, false);
+    } catch (err) {
+      if (!stop.signal.aborted) throw err;
+    } finally {
+      process.off("SIGINT", interrupt);
+    }
     return 0;
   },
 };

@@ -46,7 +46,7 @@ Examples:
     if (values.help) return ctx.stdout.write(this.help), 0;
     if (positionals.length > 0) throw new UsageError(`login takes no arguments, got "${positionals.join(" ")}"`, "login");
     if (values["password-stdin"] && values["api-key-stdin"]) throw new UsageError("--password-stdin and --api-key-stdin exclude each other", "login");
-    const { Client, optionsFromEnv } = await import("@cloudforet/sdk");
+    const { Client, optionsFromEnv } = await import("@cloudforet/sdk/node");
     const saved = await configOf(ctx);
     const url = values.url ?? ctx.env.CLOUDFORET_API_URL ?? saved.url ?? DEFAULT_URL;
     const domainId = values.domain ?? saved.domain_id ?? "domain-default";
@@ -81,7 +81,7 @@ Examples:
       }
       config = { url, endpoints: saved.endpoints, domain_id: domainId, user_id: userId, api_key: apiKey, api_key_id: key.id };
     }
-    await writeConfig(ctx.configPath, stripUndefined(config));
+    await writeConfig(ctx.configPath, stripUndefined(config), ctx.env.CFCTL_CONTEXT);
     ctx.stdout.write(`Logged in to ${url} as ${userId} (domain ${domainId}); credentials saved in ${ctx.configPath}\n`);
     return 0;
   },
@@ -99,7 +99,7 @@ password is revoked on the server first; a key given with --api-key-stdin is onl
     if (values.help) return ctx.stdout.write(this.help), 0;
     if (positionals.length > 0) throw new UsageError("logout takes no arguments", "logout");
     const saved = await configOf(ctx);
-    const { Client } = await import("@cloudforet/sdk");
+    const { Client } = await import("@cloudforet/sdk/node");
     const { clientOptions } = await import("../connect");
     if (!saved.api_key && !saved.token) {
       ctx.stdout.write("Not logged in.\n");
@@ -113,8 +113,8 @@ password is revoked on the server first; a key given with --api-key-stdin is onl
         ctx.stderr(`warning: could not revoke API key ${saved.api_key_id}: ${(err as Error).message}\n`);
       }
     }
-    const { api_key: _key, api_key_id: _id, token: _token, ...rest } = saved;
-    await writeConfig(ctx.configPath, rest);
+    const { api_key: _key, api_key_id: _id, token: _token, api_key_file: _file, ...rest } = saved;
+    await writeConfig(ctx.configPath, rest, ctx.env.CFCTL_CONTEXT);
     ctx.stdout.write("Logged out.\n");
     return 0;
   },
@@ -134,7 +134,7 @@ platform URL. Fails with ERROR_AUTHENTICATE_FAILURE when the credentials are ref
     const format = outputFormat(values.output, "whoami");
     const config = await configOf(ctx);
     const { clientOptions } = await import("../connect");
-    const { optionsFromEnv } = await import("@cloudforet/sdk");
+    const { optionsFromEnv } = await import("@cloudforet/sdk/node");
     const options = clientOptions(config, ctx.env);
     const client = await clientOf(ctx);
     await client.login();

@@ -12,6 +12,8 @@ export const publicProcedures = new Set([
   "cloudforet.identity.v1.AuthService/Login",
   "cloudforet.identity.v1.AuthService/Refresh",
   "cloudforet.identity.v1.AuthService/GetJwks",
+  // A service identity authenticates with its credential in the body (services/identity service-identities).
+  "cloudforet.identity.v1.ServiceIdentityService/IssueToken",
 ]);
 
 /**
@@ -21,6 +23,8 @@ export const publicProcedures = new Set([
 export function authInterceptor(verify: TokenVerifier, open = publicProcedures): Interceptor {
   return (next) => async (req) => {
     if (open.has(`${req.service.typeName}/${req.method.name}`)) return next(req);
+    // The request gate (authentication before the body) already verified this call's token.
+    if (req.contextValues.get(callerKey)) return next(req);
     const token = bearerToken(req.header.get("authorization"));
     if (!token) throw authenticateFailure("Authentication required: send Authorization: Bearer <token>");
     req.contextValues.set(callerKey, await verify(token));

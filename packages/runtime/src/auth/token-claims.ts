@@ -20,6 +20,12 @@ export interface AccessTokenClaims extends JWTPayload {
 
 const roles = new Set<Role>(["DOMAIN_ADMIN", "WORKSPACE_OWNER", "WORKSPACE_MEMBER"]);
 
+/** A role binding as tokens and identity's events carry it: a known role, maybe a workspace id. */
+export function isRoleBinding(value: unknown): value is RoleBinding {
+  const binding = value as Partial<RoleBinding> | null;
+  return !!binding && roles.has(binding.role as Role) && (binding.workspace_id === undefined || typeof binding.workspace_id === "string");
+}
+
 /** Checks the claims' shape (the signature was checked already) and turns them into a Caller. */
 export function callerFromClaims(payload: JWTPayload): Caller {
   const claims = payload as Partial<AccessTokenClaims>;
@@ -31,7 +37,7 @@ export function callerFromClaims(payload: JWTPayload): Caller {
     Array.isArray(claims.ws) &&
     claims.ws.every((w) => typeof w === "string") &&
     Array.isArray(claims.roles) &&
-    claims.roles.every((r) => r && roles.has(r.role));
+    claims.roles.every(isRoleBinding);
   if (!valid) throw new Error("token claims are not an access token's");
   return {
     domainId: claims.did!,

@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import { SignJWT, exportJWK, generateKeyPair, type CryptoKey, type JWK } from "jose";
 import { PlatformError } from "@cloudforet/errors";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RevocationList } from "./revocations";
+import { AccessChangeList, RevocationList } from "./access-changes";
 import { TOKEN_AUDIENCE, TOKEN_ISSUER } from "./token-claims";
 import { bearerToken, createTokenVerifier, remoteKeys } from "./token-verifier";
 
@@ -108,6 +108,33 @@ describe("createTokenVerifier", () => {
     await rejection(verify(await token(current, { akid: "key-7" }, { iat: now })));
     revocations.apply("cloudforet.identity.user.created", { domain_id: "domain-a", user_id: "user-2" }); // not a revocation
     expect((await verify(await token(current, { }, { iat: now }))).userId).toBe("user-1");
+  });
+});
+
+describe("createTokenVerifier with role changes", () => {
+  const at = (seconds: number) => new Date(seconds * 1000).toISOString();
+
+  it("gives a token issued before a role change the user's current bindings", async () => {
+    const changes = new AccessChangeList();
+    const verify = createTokenVerifier(remoteKeys(identityUrl), changes);
+    const now = Math.floor(Date.now() / 1000);
+    const admin = await token(current, { ws: [], roles: [{ role: "DOMAIN_ADMIN" }], akid: "key-1" }, { iat: now - 60 });
+    expect((await verify(admin)).domainAdmin).toBe(true);
+    changes.apply("cloudforet.identity.user.roles_changed", {
+      domain_id: "domain-a",
+      user_id: "user-1",
+      roles: [{ role: "WORKSPACE_OWNER", workspace_id: "ws-2" }, { role: "WORKSPACE_MEMBER", workspace_id: "ws-1" }],
+      at: at(now - 30),
+    });
+    // Still authenticates (an API-key token of the user too), with the smaller rights.
+    expect(await verify(admin)).toEqual({
+      domainId: "domain-a",
+      userId: "user-1",
+      workspaceIds: ["ws-1", "ws-2"],
+      domainAdmin: false,
+      roles: [{ role: "WORKSPACE_OWNER", workspace_id: "ws-2" }, { role: "WORKSPACE_MEMBER", workspace_id: "ws-1" }],
+      apiKeyId: "key-1",
+    });
   });
 });
 

@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import {
   CostSchema,
@@ -70,7 +69,7 @@ export class Costs {
    * retried batch is recorded once.
    */
   batchCreate(dataSourceId: string, costs: NonNullable<CostItems>, options: RequestOptions = {}): Promise<CostServiceBatchCreateResponse> {
-    const idempotencyKey = options.idempotencyKey ?? randomUUID();
+    const idempotencyKey = options.idempotencyKey ?? globalThis.crypto.randomUUID();
     return this.rpc.call((c, o) => c.batchCreate({ dataSourceId, costs, idempotencyKey }, o), { ...options, idempotencyKey });
   }
   async get(costId: string, options?: RequestOptions): Promise<Handle<Cost>> {

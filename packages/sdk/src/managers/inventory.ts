@@ -7,6 +7,7 @@ import {
   type CollectorServiceCreateRequestSchema,
   type CollectorServiceUpdateRequestSchema,
   type CollectorServiceVerifyResponse,
+  type ScheduleFire,
 } from "@cloudforet/proto/cloudforet/inventory/v1/collector_pb";
 import {
   Job_Status,
@@ -68,6 +69,16 @@ export class CollectorHandle extends Handle<Collector> {
   collect(input: CollectInput = {}, options?: RequestOptions): Promise<JobHandle> {
     return this.collectors.collect(this.id, input, options);
   }
+  /** Turns the collector's schedule on (it then runs under the workspace's service identity). */
+  async enableSchedule(options?: RequestOptions): Promise<this> {
+    this.data = await this.collectors.setSchedule(this.id, true, options);
+    return this;
+  }
+  /** Turns the collector's schedule off (it is kept). */
+  async disableSchedule(options?: RequestOptions): Promise<this> {
+    this.data = await this.collectors.setSchedule(this.id, false, options);
+    return this;
+  }
 }
 
 export class Collectors {
@@ -100,6 +111,28 @@ export class Collectors {
   async collect(collectorId: string, input: CollectInput = {}, options?: RequestOptions): Promise<JobHandle> {
     const r = await this.rpc.call((c, o) => c.collect({ ...input, collectorId }, o), options);
     return this.jobs.handleOf(asEntity(JobSchema, r));
+  }
+  async enableSchedule(collectorId: string, options?: RequestOptions): Promise<CollectorHandle> {
+    return this.handle(await this.setSchedule(collectorId, true, options));
+  }
+  async disableSchedule(collectorId: string, options?: RequestOptions): Promise<CollectorHandle> {
+    return this.handle(await this.setSchedule(collectorId, false, options));
+  }
+  /** What schedules did: one fire per due time (STARTED with its job, SKIPPED or FAILED with the reason). */
+  scheduleFires(query?: ListQuery, options?: RequestOptions): Pager<ScheduleFire> {
+    return new Pager(async (q, o) => {
+      const r = await this.rpc.call((c, co) => c.listScheduleFires({ query: q }, co), o);
+      return { items: r.results, totalCount: r.totalCount };
+    }, query, options);
+  }
+
+  /** @internal */
+  async setSchedule(collectorId: string, enabled: boolean, options?: RequestOptions): Promise<Collector> {
+    const r = enabled
+      ? await this.rpc.call((c, o) => c.enableSchedule({ collectorId }, o), options)
+      : await this.rpc.call((c, o) => c.disableSchedule({ collectorId }, o), options);
+    if (!r.collector) throw new Error("the server returned no collector");
+    return r.collector;
   }
 
   /** @internal */

@@ -1,3 +1,5 @@
+// Over 300 lines on purpose: the managers of seed 002's resources (sequences, instances, cron,
+// triggers, workers), thin typed wrappers that read best side by side.
 import { fromJson, type JsonValue, type MessageInitShape } from "@bufbuild/protobuf";
 import { ValueSchema } from "@bufbuild/protobuf/wkt";
 import {

@@ -1,49 +1,16 @@
-import type { JsonObject } from "@bufbuild/protobuf";
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import { invalidParameter, missingParameter, notFound, permissionDenied } from "@cloudforet/errors";
-import { CloudServiceTypeService } from "@cloudforet/proto/cloudforet/cloud_service/v1/cloud_service_type_pb";
-import { callerOf, requireDomainAccess } from "@cloudforet/runtime";
 import type { CloudServiceTypeRow } from "../db/schema";
+import { CloudServiceTypeService } from "@cloudforet/proto/cloudforet/cloud_service/v1/cloud_service_type_pb";
+import { validateTags } from "@cloudforet/query";
+import { callerOf, requireDomainAccess } from "@cloudforet/runtime";
 import type { CloudServiceTypeRepository } from "./repository";
-import { resolveTypeName, validateProvider, validateTags } from "./rules";
+import { resolveTypeName, validateProvider } from "./cloud-service-types";
+import { declaredSearchKeys } from "../search-keys/declared-keys";
+import type { SearchKeyIndexer } from "../search-keys/search-key-indexer";
+import { fromListRow, toMessage } from "./to-message";
 
-/** The wire shape of a type (Create/Get responses and List results share it). */
-function toMessage(row: CloudServiceTypeRow) {
-  return {
-    cloudServiceTypeId: row.cloudServiceTypeId,
-    key: row.key,
-    name: row.name,
-    group: row.group,
-    provider: row.provider,
-    isBuiltin: row.isBuiltin,
-    metadata: row.metadata,
-    tags: row.tags,
-    domainId: row.domainId,
-    createdAt: timestampFromDate(row.createdAt),
-    updatedAt: timestampFromDate(row.updatedAt),
-  };
-}
-
-/** List rows come back as query-language projections keyed by field name. */
-function fromListRow(row: Record<string, unknown>) {
-  const at = (value: unknown) => (value instanceof Date ? timestampFromDate(value) : undefined);
-  return {
-    cloudServiceTypeId: row.cloud_service_type_id as string | undefined,
-    key: row.key as string | undefined,
-    name: row.name as string | undefined,
-    group: row.group as string | undefined,
-    provider: row.provider as string | undefined,
-    isBuiltin: row.is_builtin as boolean | undefined,
-    metadata: row.metadata as JsonObject | undefined,
-    tags: row.tags as Record<string, string> | undefined,
-    domainId: row.domain_id as string | undefined,
-    createdAt: at(row.created_at),
-    updatedAt: at(row.updated_at),
-  };
-}
-
-export function cloudServiceTypeHandlers(repo: CloudServiceTypeRepository): ServiceImpl<typeof CloudServiceTypeService> {
+export function cloudServiceTypeHandlers(repo: CloudServiceTypeRepository, indexer?: SearchKeyIndexer): ServiceImpl<typeof CloudServiceTypeService> {
   return {
     async create(req, ctx) {
       const caller = callerOf(ctx);
@@ -57,6 +24,9 @@ export function cloudServiceTypeHandlers(repo: CloudServiceTypeRepository): Serv
         metadata: req.metadata ?? {},
         tags: validateTags(req.tags),
       });
+      // In the background: building an index over many resources takes a while, and queries are
+      // correct (if slower) until it is valid.
+      void indexer?.declare(declaredSearchKeys(row.metadata));
       return toMessage(row);
     },
 

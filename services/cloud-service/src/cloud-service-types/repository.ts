@@ -7,7 +7,7 @@ import { conflict } from "@cloudforet/errors";
 import { enqueueEvent, eventSubject } from "@cloudforet/events";
 import { col, defineQueryFields, json, listWith, type QueryInput } from "@cloudforet/query";
 import { cloudServiceTypes, outbox, type CloudServiceTypeRow } from "../db/schema";
-import { builtinTypes } from "./rules";
+import { builtinTypes } from "./cloud-service-types";
 
 /** What List and its query language can see of a type. */
 export const cloudServiceTypeFields = defineQueryFields(
@@ -93,6 +93,12 @@ export class CloudServiceTypeRepository {
       if (isUniqueViolation(err)) throw conflict("Cloud service type already exists", { key: input.key, provider: input.provider });
       throw err;
     }
+  }
+
+  /** The metadata of every type of every domain (to rebuild declared search key indexes at start). */
+  async allMetadata(): Promise<JsonObject[]> {
+    const rows = await this.db.select({ metadata: cloudServiceTypes.metadata }).from(cloudServiceTypes);
+    return rows.map((row) => row.metadata);
   }
 
   async getById(domainId: string, id: string): Promise<CloudServiceTypeRow | undefined> {

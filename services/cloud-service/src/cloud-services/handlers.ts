@@ -6,14 +6,13 @@ import {
   type CloudServiceServiceUpsertRequest,
   type Reference,
 } from "@cloudforet/proto/cloudforet/cloud_service/v1/cloud_service_pb";
-import { normalizeQuery, normalizeStatQuery, type QueryInput, type StatQueryInput } from "@cloudforet/query";
+import { mergeTags, normalizeQuery, normalizeStatQuery, tenantScope, type QueryInput, type StatQueryInput } from "@cloudforet/query";
 import { callerOf } from "@cloudforet/runtime";
 import type { Logger } from "pino";
 import type { ResourceReference } from "../db/schema";
 import type { CloudServiceRepository, CloudServicePatch } from "./repository";
-import { canWrite, type ResourceWriter, type UpsertOutcome, type WriteAccess } from "./resource-writer";
-import { checkId, mergeData, mergeTags, stateFromData, validateData, validateState, type ResourceInput } from "./rules";
-import { scopeOf } from "./scope";
+import { canWrite, userAuthor, type ResourceWriter, type UpsertOutcome, type WriteAccess } from "./resource-writer";
+import { checkId, mergeData, stateFromData, validateData, validateState, type ResourceInput } from "./cloud-services";
 import { cloudServiceMessage, createdMessage, listResultMessage } from "./to-message";
 
 /** Items of a BatchUpsert stream are written in chunks of this many. */
@@ -28,7 +27,7 @@ function accessOf(ctx: HandlerContext): WriteAccess {
   // Without project or workspace a resource goes to the caller's one writable workspace (domain level for an admin).
   const owned = caller.roles.filter((r) => r.role === "WORKSPACE_OWNER" && r.workspace_id).map((r) => r.workspace_id!);
   const defaultWorkspaceId = caller.domainAdmin ? "" : owned.length === 1 ? owned[0] : caller.workspaceIds.length === 1 ? caller.workspaceIds[0] : undefined;
-  return { caller, scope: scopeOf(caller), defaultWorkspaceId, authorization: ctx.requestHeader.get("authorization") };
+  return { caller, scope: tenantScope(caller), defaultWorkspaceId, authorization: ctx.requestHeader.get("authorization") };
 }
 
 function referenceOf(reference: Reference | undefined): ResourceReference {
@@ -50,12 +49,35 @@ function upsertInput(req: CloudServiceServiceUpsertRequest): ResourceInput {
     collectorId: req.collectorId,
     jobTaskId: req.jobTaskId,
     matchRules: req.matchRules.map((rule) => rule.keys),
+    jobId: checkedId("job_id", req.jobId),
+    ruleChanges: checkedRuleChanges(req.ruleChanges, req.collectorId),
+    collectorRulesApplied: req.collectorRulesApplied,
   };
 }
 
 /** DELETED resources stay out of List and Stat unless the query asks about `state`. */
 function filtersOnState(filters: { key: string }[]): boolean {
   return filters.some((f) => f.key === "state");
+}
+
+function checkedId(parameter: string, id: string): string {
+  checkId(parameter, id);
+  return id;
+}
+
+/**
+ * rule_changes: at most 200 keys of at most 256 characters, each naming a valid rule id, and only on a
+ * collected item (rules run during collections): a write by hand cannot name a rule as its author.
+ */
+function checkedRuleChanges(changes: Record<string, string>, collectorId: string): Record<string, string> {
+  const entries = Object.entries(changes);
+  if (entries.length > 0 && !collectorId) throw invalidParameter("rule_changes needs collector_id: rules apply during collections", { parameter: "rule_changes" });
+  if (entries.length > 200) throw invalidParameter("rule_changes has more than 200 keys", { parameter: "rule_changes" });
+  for (const [key, ruleId] of entries) {
+    if (!key || key.length > 256) throw invalidParameter("rule_changes has an invalid key", { parameter: "rule_changes" });
+    checkId("rule_changes", ruleId);
+  }
+  return changes;
 }
 
 function requireId(id: string): string {
@@ -121,7 +143,7 @@ export function cloudServiceHandlers(resources: CloudServiceRepository, writer: 
         // A hand-set state brings a DISCONNECTED or DELETED resource back.
         if (patch.state !== undefined) Object.assign(patch, { deletedAt: null, missCount: 0 } satisfies CloudServicePatch);
         return patch;
-      });
+      }, userAuthor(access));
       if (!updated) throw notFound("Cloud service not found", { cloud_service_id: id });
       return cloudServiceMessage(updated);
     },
@@ -163,7 +185,7 @@ export function cloudServiceHandlers(resources: CloudServiceRepository, writer: 
 
     async get(req, ctx) {
       const id = requireId(req.cloudServiceId);
-      const row = await resources.get(scopeOf(callerOf(ctx)), id);
+      const row = await resources.get(tenantScope(callerOf(ctx)), id);
       if (!row) throw notFound("Cloud service not found", { cloud_service_id: id });
       return cloudServiceMessage(row);
     },
@@ -174,7 +196,7 @@ export function cloudServiceHandlers(resources: CloudServiceRepository, writer: 
       const current = await resources.get(access.scope, id);
       if (!current) throw notFound("Cloud service not found", { cloud_service_id: id });
       if (!canWrite(access, current.workspaceId)) throw permissionDenied("Write access to workspace denied", { workspace_id: current.workspaceId });
-      await resources.softDelete(access.scope, id);
+      await resources.softDelete(access.scope, id, userAuthor(access));
       return {};
     },
 
@@ -182,19 +204,25 @@ export function cloudServiceHandlers(resources: CloudServiceRepository, writer: 
       const query = (req.query ?? {}) as QueryInput;
       const normalized = normalizeQuery(query);
       const includeDeleted = filtersOnState([...normalized.filter, ...normalized.filterOr]);
-      const { results, total_count } = await resources.list(scopeOf(callerOf(ctx)), query, includeDeleted);
-      return { results: results.map(listResultMessage), totalCount: total_count };
+      const { results, total_count, total_count_exact } = await resources.list(tenantScope(callerOf(ctx)), query, includeDeleted);
+      // Whether total_count is exact or a lower bound (more rows match than a page counts, README
+      // "Queries at scale"): the response field, and the header for clients that predate the field.
+      ctx.responseHeader.set(TOTAL_COUNT_EXACT_HEADER, String(total_count_exact));
+      return { results: results.map(listResultMessage), totalCount: total_count, totalCountExact: total_count_exact };
     },
 
     async stat(req, ctx) {
       const query = (req.query ?? {}) as StatQueryInput;
       const normalized = normalizeStatQuery(query);
       const includeDeleted = filtersOnState([...normalized.filter, ...normalized.filterOr]);
-      const { results } = await resources.stat(scopeOf(callerOf(ctx)), query, includeDeleted);
+      const { results } = await resources.stat(tenantScope(callerOf(ctx)), query, includeDeleted);
       return { results: results as never };
     },
   };
 }
+
+/** Response header of List: "true" when total_count is exact, "false" when it is a lower bound. */
+export const TOTAL_COUNT_EXACT_HEADER = "cloudforet-total-count-exact";
 
 function record(
   summary: { createdCount: number; updatedCount: number; failedCount: number; errors: { index: number; errorCode: string; message: string; resourceId: string }[] },

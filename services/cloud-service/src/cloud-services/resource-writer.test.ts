@@ -1,19 +1,22 @@
 import { fileURLToPath } from "node:url";
 import { invalidParameter } from "@cloudforet/errors";
-import { migrate, openDatabase, type DatabaseHandle } from "@cloudforet/db";
+import { migrate, openDatabase, queryRows, type DatabaseHandle } from "@cloudforet/db";
+import { sql } from "drizzle-orm";
 import { createLogger, type Caller } from "@cloudforet/runtime";
 import { createTestDatabase, type TestDatabase } from "@cloudforet/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CloudServiceTypeRepository } from "../cloud-service-types/repository";
 import type { ProjectDirectory } from "../projects/project-directory";
+import { CollectionRepository } from "./collection-repository";
 import { CloudServiceRepository } from "./repository";
 import { ResourceWriter, type WriteAccess } from "./resource-writer";
-import type { ResourceInput } from "./rules";
+import type { ResourceInput } from "./cloud-services";
 
 const logger = createLogger("cloud-service-test", "silent");
 let database: TestDatabase;
 let handle: DatabaseHandle;
 let resources: CloudServiceRepository;
+let collected: CollectionRepository;
 let writer: ResourceWriter;
 
 const projects: ProjectDirectory = {
@@ -51,8 +54,15 @@ beforeAll(async () => {
   const types = new CloudServiceTypeRepository(handle.db, () => {});
   await types.ensureBuiltins();
   resources = new CloudServiceRepository(handle.db);
-  writer = new ResourceWriter(resources, types, projects, logger);
+  collected = new CollectionRepository(handle.db);
+  writer = new ResourceWriter(resources, collected, types, projects, logger);
 });
+
+/** The database's clock, which stamps collections (a task's start comes from it too). */
+async function databaseNow(): Promise<Date> {
+  const [row] = await queryRows<{ now: Date }>(handle.db, sql`select clock_timestamp() as now`);
+  return new Date(row.now);
+}
 
 afterAll(async () => {
   await handle?.close();
@@ -65,7 +75,7 @@ describe("ResourceWriter.upsert", () => {
     expect(first.filter((o) => o.ok && o.created)).toHaveLength(1200);
     const second = await writer.upsert(admin, Array.from({ length: 1200 }, (_, i) => vm(`r-${i}`, { data: { state: "OFF" }, tags: { team: "a" }, jobTaskId: "task-2" })));
     expect(second.filter((o) => o.ok && !o.created)).toHaveLength(1200);
-    const { total_count } = await resources.list({ domainId: "domain-a" }, {}, false);
+    const { total_count } = await resources.list({ domainId: "domain-a" }, { count_only: true }, false);
     expect(total_count).toBe(1200);
     const [one] = (await resources.list({ domainId: "domain-a" }, { filter: [{ k: "reference.resource_id", v: "r-7" }] }, false)).results;
     expect(one).toMatchObject({ state: "OFF", data: { state: "OFF" }, tags: { env: "prod", team: "a" }, job_task_id: "task-2" });
@@ -113,10 +123,12 @@ describe("ResourceWriter.upsert", () => {
 
   it("sweeps resources a finished collection missed: DISCONNECTED, then DELETED at the third miss", async () => {
     await writer.upsert(admin, [vm("s-1", { collectorId: "c-s", jobTaskId: "t1" }), vm("s-2", { collectorId: "c-s", jobTaskId: "t1" })]);
-    const sweep = (task: string) => handle.db.transaction((tx) => resources.sweepMissed(tx, { domainId: "domain-a", collectorId: "c-s", account: "sa-1", jobTaskId: task }));
+    const sweep = (task: string, startedAt: Date) =>
+      handle.db.transaction((tx) => collected.sweepMissed(tx, { domainId: "domain-a", collectorId: "c-s", account: "sa-1", jobTaskId: task, startedAt }));
     for (const [task, expected] of [["t2", { disconnectedCount: 1, deletedCount: 0 }], ["t3", { disconnectedCount: 1, deletedCount: 0 }], ["t4", { disconnectedCount: 0, deletedCount: 1 }]] as const) {
+      const startedAt = await databaseNow();
       await writer.upsert(admin, [vm("s-1", { collectorId: "c-s", jobTaskId: task })]);
-      expect(await sweep(task)).toEqual(expected);
+      expect(await sweep(task, startedAt)).toEqual(expected);
     }
     const gone = await resources.list({ domainId: "domain-a" }, { filter: [{ k: "reference.resource_id", v: "s-2" }] }, true);
     expect(gone.results[0]).toMatchObject({ state: "DELETED" });

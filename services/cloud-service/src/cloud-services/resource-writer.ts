@@ -1,34 +1,28 @@
-import { randomUUID } from "node:crypto";
 import type { JsonValue } from "@bufbuild/protobuf";
 import { ErrorCode, invalidParameter, permissionDenied, PlatformError } from "@cloudforet/errors";
 import type { Logger } from "pino";
-import type { CloudServiceTypeRepository, TypeCatalog } from "../cloud-service-types/repository";
-import type { CloudServiceRow, NewCloudServiceRow } from "../db/schema";
+import type { CloudServiceTypeRepository } from "../cloud-service-types/repository";
+import type { CloudServiceRow } from "../db/schema";
 import type { ProjectDirectory } from "../projects/project-directory";
-import type { CloudServiceRepository, UpsertValues } from "./repository";
-import { isDefaultRule, matchValue, parseMatchKey, validateResource, type MatchKey, type ResourceInput, type ValidResource } from "./rules";
+import type { CollectionRepository, MatchedResource, NewCollectedRow, UpsertValues } from "./collection-repository";
+import { upsertByRules } from "./rule-rounds";
+import type { CloudServiceRepository } from "./repository";
+import { ambiguousMatch, assertKnownType, collectionScope, defaultKey, failure, isWithin, newRow, otherWorkspace, outsideCollection, upsertValues, type PlannedItem, type UpsertOutcome } from "./upsert-items";
+import type { TenantScope } from "@cloudforet/query";
+import { DELETED, isDefaultRule, matchValue, parseMatchKey, validateResource, type MatchKey, type ResourceInput, type ValidResource } from "./cloud-services";
 import { canAccessWorkspace, type Caller } from "@cloudforet/runtime";
-import type { Scope } from "./scope";
+import type { ChangeAuthor } from "../change-history/history-sql";
+import type { PushCollectorRules } from "../collector-rules/push-rules";
+
+export type { UpsertOutcome } from "./upsert-items";
 
 /** Who is writing: the scope they may touch and how to reach identity on their behalf. */
 export interface WriteAccess {
   caller: Caller;
-  scope: Scope;
+  scope: TenantScope;
   /** Where a resource without project or workspace goes; undefined when the caller has no single answer. */
   defaultWorkspaceId: string | undefined;
   authorization: string | null;
-}
-
-/** What happened to one upserted item. */
-export type UpsertOutcome =
-  | { ok: true; created: boolean; cloudServiceId: string }
-  | { ok: false; error: PlatformError; resourceId: string };
-
-/** A validated item on its way through a batch, with the workspace it ends up in. */
-interface PlannedItem {
-  index: number;
-  item: ValidResource;
-  workspaceId: string;
 }
 
 const fastRoundSize = 1000;
@@ -36,14 +30,18 @@ const fastRoundSize = 1000;
 /**
  * Writes resources: Create (seed 000) and the collectors' Upsert, singly or in batches. Batches
  * take a fast path for the default match rule (one lookup, one multi-row insert and one
- * multi-row update per round); other rules are matched item by item.
+ * multi-row update per round); other rules are batched per rule (rule-rounds.ts); only retries
+ * after a concurrent writer are matched item by item.
  */
 export class ResourceWriter {
   constructor(
     private readonly resources: CloudServiceRepository,
+    private readonly collected: CollectionRepository,
     private readonly types: CloudServiceTypeRepository,
     private readonly projects: ProjectDirectory,
     private readonly logger: Logger,
+    /** Applies collector rules to collected items inventory did not rule (push collections). */
+    private readonly pushRules?: PushCollectorRules,
   ) {}
 
   /** Seed 000 "Create Cloud Service". */
@@ -56,36 +54,50 @@ export class ResourceWriter {
       if (clash) throw new PlatformError(ErrorCode.CONFLICT, "Resource already exists", { metadata: { resource_id: item.reference.resource_id } });
     }
     const workspaceId = await this.workspaceFor(access, item, new Map());
-    return this.resources.insert({ ...newRow(access.scope.domainId, item, workspaceId), lastCollectedAt: null });
+    const { collected: _notCollected, author: _author, ...row } = newRow(access.scope.domainId, item, workspaceId);
+    return this.resources.insert({ ...row, lastCollectedAt: null }, userAuthor(access));
   }
 
   /** Upserts items independently; an invalid item (given as its validation error) fails alone. */
-  async upsert(access: WriteAccess, inputs: Array<ResourceInput | PlatformError>): Promise<UpsertOutcome[]> {
+  async upsert(access: WriteAccess, given: Array<ResourceInput | PlatformError>): Promise<UpsertOutcome[]> {
+    const inputs = this.pushRules ? await this.pushRules.apply(access.scope, access.authorization, given) : given;
     const outcomes: UpsertOutcome[] = new Array(inputs.length);
-    const catalog = await this.types.catalog(access.scope.domainId);
+    const validated = inputs.map((input): ValidResource | PlatformError | { invalid: unknown } => {
+      if (input instanceof PlatformError) return input;
+      try {
+        return { ...validateResource(input), userId: access.caller.userId };
+      } catch (err) {
+        return { invalid: err };
+      }
+    });
+    // The catalog and the first fast round's lookup are independent reads: one round trip for both.
+    const [catalog, prefetched] = await Promise.all([this.types.catalog(access.scope.domainId), this.prefetchDefaultKeys(access, validated)]);
     const projectWorkspaces = new Map<string, Promise<string>>();
     const fast: PlannedItem[] = [];
     const slow: PlannedItem[] = [];
     for (const [index, input] of inputs.entries()) {
-      if (input instanceof PlatformError) {
-        outcomes[index] = { ok: false, error: input, resourceId: "" };
+      const valid = validated[index];
+      if (valid instanceof PlatformError) {
+        outcomes[index] = { ok: false, error: valid, resourceId: valid.metadata.resource_id ?? "" };
         continue;
       }
       try {
-        const item = validateResource(input);
+        if ("invalid" in valid) throw valid.invalid;
+        const item = valid;
         assertKnownType(catalog, item);
         const workspaceId = await this.workspaceFor(access, item, projectWorkspaces);
         const planned = { index, item, workspaceId };
         if (isDefaultRule(item.matchRules) && item.reference.resource_id) fast.push(planned);
         else slow.push(planned);
       } catch (err) {
-        outcomes[index] = failure(err, input.reference.resource_id, this.logger);
+        outcomes[index] = failure(err, (input as ResourceInput).reference.resource_id, this.logger);
       }
     }
-    const retry = await this.upsertDefaultRule(access, fast, outcomes);
-    for (const planned of [...slow, ...retry]) {
+    const retry = await this.upsertDefaultRule(access, fast, outcomes, prefetched);
+    const redo = await upsertByRules(this.collected, access.scope.domainId, (workspaceId) => canWrite(access, workspaceId), slow, outcomes, this.logger);
+    for (const { planned, attempt } of [...redo, ...retry.map((planned) => ({ planned, attempt: 1 as const }))]) {
       try {
-        outcomes[planned.index] = await this.upsertOne(access, planned);
+        outcomes[planned.index] = await this.upsertOne(access, planned, attempt);
       } catch (err) {
         outcomes[planned.index] = failure(err, planned.item.reference.resource_id, this.logger);
       }
@@ -98,9 +110,11 @@ export class ResourceWriter {
    * distinct. Returns the items to redo one by one (a concurrent writer took their key, or the
    * round failed as a whole).
    */
-  private async upsertDefaultRule(access: WriteAccess, items: PlannedItem[], outcomes: UpsertOutcome[]): Promise<PlannedItem[]> {
+  private async upsertDefaultRule(access: WriteAccess, items: PlannedItem[], outcomes: UpsertOutcome[], prefetched?: MatchedResource[]): Promise<PlannedItem[]> {
     const redo: PlannedItem[] = [];
     let pending = items;
+    // The prefetched matches were read before anything of this batch was written: good for the first round only.
+    let known = prefetched;
     while (pending.length > 0) {
       const round: PlannedItem[] = [];
       const later: PlannedItem[] = [];
@@ -114,33 +128,57 @@ export class ResourceWriter {
         }
       }
       try {
-        redo.push(...(await this.fastRound(access, round, outcomes)));
+        redo.push(...(await this.fastRound(access, round, outcomes, known)));
       } catch (err) {
         this.logger.warn({ err, items: round.length }, "batch upsert round failed; retrying its items one by one");
         redo.push(...round);
       }
       pending = later;
+      known = undefined;
     }
     return redo;
   }
 
-  private async fastRound(access: WriteAccess, round: PlannedItem[], outcomes: UpsertOutcome[]): Promise<PlannedItem[]> {
+  /**
+   * What the default-rule items of a batch match (findByDefaultKeys), read ahead; undefined when
+   * there are none or the read failed (the first round then reads for itself). It covers every
+   * candidate, so whichever items the first round takes; those that turn out invalid only make the
+   * read a little larger.
+   */
+  private async prefetchDefaultKeys(access: WriteAccess, validated: Array<ValidResource | PlatformError | { invalid: unknown }>): Promise<MatchedResource[] | undefined> {
+    const keys = validated
+      .filter((v): v is ValidResource => !(v instanceof PlatformError) && !("invalid" in v) && isDefaultRule(v.matchRules) && v.reference.resource_id !== "")
+      .map((item) => ({ provider: item.provider, type: item.cloudServiceType, resourceId: item.reference.resource_id }));
+    if (keys.length === 0) return undefined;
+    return this.collected.findByDefaultKeys(access.scope.domainId, keys).catch((err: unknown) => {
+      this.logger.warn({ err }, "reading ahead what a batch matches failed");
+      return undefined;
+    });
+  }
+
+  private async fastRound(access: WriteAccess, round: PlannedItem[], outcomes: UpsertOutcome[], known?: MatchedResource[]): Promise<PlannedItem[]> {
     const { domainId } = access.scope;
-    const matches = await this.resources.findByDefaultKeys(
-      domainId,
-      round.map(({ item }) => ({ provider: item.provider, type: item.cloudServiceType, resourceId: item.reference.resource_id })),
-    );
+    const matches =
+      known ??
+      (await this.collected.findByDefaultKeys(
+        domainId,
+        round.map(({ item }) => ({ provider: item.provider, type: item.cloudServiceType, resourceId: item.reference.resource_id })),
+      ));
     const byKey = new Map<string, typeof matches>();
     for (const match of matches) {
       const key = defaultKey(match.provider, match.cloudServiceType, match.resourceId);
       byKey.set(key, [...(byKey.get(key) ?? []), match]);
     }
-    const inserts: { planned: PlannedItem; row: NewCloudServiceRow }[] = [];
+    const inserts: { planned: PlannedItem; row: NewCollectedRow }[] = [];
     const updates: { planned: PlannedItem; values: UpsertValues }[] = [];
     for (const planned of round) {
       const { item } = planned;
-      const found = byKey.get(defaultKey(item.provider, item.cloudServiceType, item.reference.resource_id)) ?? [];
-      if (found.length > 1) {
+      const all = byKey.get(defaultKey(item.provider, item.cloudServiceType, item.reference.resource_id)) ?? [];
+      const within = collectionScope(planned);
+      const found = within ? all.filter((match) => isWithin(match, within)) : all;
+      if (within && all.some((match) => !isWithin(match, within) && match.state !== DELETED)) {
+        outcomes[planned.index] = { ok: false, error: outsideCollection(item), resourceId: item.reference.resource_id };
+      } else if (found.length > 1) {
         outcomes[planned.index] = { ok: false, error: ambiguousMatch(0, item), resourceId: item.reference.resource_id };
       } else if (found.length === 1) {
         if (!canWrite(access, found[0].workspaceId)) {
@@ -152,13 +190,13 @@ export class ResourceWriter {
         inserts.push({ planned, row: newRow(domainId, item, planned.workspaceId) });
       }
     }
-    const insertedIds = new Set(await this.resources.insertMany(inserts.map((i) => i.row)));
+    const insertedIds = new Set(await this.collected.insertMany(inserts.map((i) => i.row)));
     const redo: PlannedItem[] = [];
     for (const { planned, row } of inserts) {
       if (insertedIds.has(row.cloudServiceId!)) outcomes[planned.index] = { ok: true, created: true, cloudServiceId: row.cloudServiceId! };
       else redo.push(planned);
     }
-    const updatedIds = new Set(await this.resources.updateCollected(domainId, updates.map((u) => u.values)));
+    const updatedIds = new Set(await this.collected.updateCollected(domainId, updates.map((u) => u.values)));
     for (const { planned, values } of updates) {
       if (updatedIds.has(values.cloudServiceId)) outcomes[planned.index] = { ok: true, created: false, cloudServiceId: values.cloudServiceId };
       else redo.push(planned);
@@ -180,19 +218,21 @@ export class ResourceWriter {
       }
       // A rule with a key the item has no value for cannot select anything.
       if (conditions.length < rule.length) continue;
-      const found = await this.resources.findByRule(domainId, conditions);
+      const found = await this.collected.findByRule(domainId, conditions, collectionScope(planned));
       if (found.length > 1) throw ambiguousMatch(ruleIndex, item);
       if (found.length === 1) {
         if (!canWrite(access, found[0].workspaceId)) throw otherWorkspace(item);
-        await this.resources.updateCollected(domainId, [upsertValues(found[0].cloudServiceId, planned)]);
+        await this.collected.updateCollected(domainId, [upsertValues(found[0].cloudServiceId, planned)]);
         return { ok: true, created: false, cloudServiceId: found[0].cloudServiceId };
       }
     }
-    const [insertedId] = await this.resources.insertMany([newRow(domainId, item, planned.workspaceId)]);
+    const [insertedId] = await this.collected.insertMany([newRow(domainId, item, planned.workspaceId)]);
     if (insertedId) return { ok: true, created: true, cloudServiceId: insertedId };
     // A live resource holds the same resource id, provider and type: with the default rule a
     // concurrent writer created it (match again); with other rules it is a real conflict.
     if (attempt === 1 && isDefaultRule(item.matchRules)) return this.upsertOne(access, planned, 2);
+    // A collection matches only inside its scope, so the live resource holding the key is outside it.
+    if (collectionScope(planned)) throw outsideCollection(item);
     throw new PlatformError(ErrorCode.CONFLICT, "Resource already exists", { metadata: { resource_id: item.reference.resource_id } });
   }
 
@@ -228,78 +268,12 @@ export class ResourceWriter {
   }
 }
 
+/** A write by hand: the caller is its author. */
+export function userAuthor(access: WriteAccess): ChangeAuthor {
+  return { userId: access.caller.userId, collectorId: "", jobId: "", jobTaskId: "", ruleChanges: {} };
+}
+
 /** Domain-level resources (no workspace) are written by domain admins only. */
 export function canWrite(access: WriteAccess, workspaceId: string): boolean {
   return workspaceId === "" ? access.caller.domainAdmin : canAccessWorkspace(access.caller, workspaceId, "write");
-}
-
-function defaultKey(provider: string, type: string, resourceId: string): string {
-  return JSON.stringify([provider, type, resourceId]);
-}
-
-function assertKnownType(catalog: TypeCatalog, item: ValidResource): void {
-  if (!catalog.allows(item.cloudServiceType, item.provider)) {
-    throw invalidParameter("Unknown cloud service type", { parameter: "cloud_service_type", value: item.cloudServiceType });
-  }
-}
-
-function newRow(domainId: string, item: ValidResource, workspaceId: string): NewCloudServiceRow {
-  const collected = item.collectorId !== "" || item.jobTaskId !== "";
-  return {
-    cloudServiceId: `cs-${randomUUID()}`,
-    domainId,
-    workspaceId,
-    projectId: item.projectId,
-    name: item.cloudServiceName,
-    cloudServiceType: item.cloudServiceType,
-    cloudServiceGroup: item.cloudServiceGroup,
-    provider: item.provider,
-    account: item.account,
-    state: item.state,
-    data: item.data,
-    tags: item.tags,
-    reference: item.reference,
-    resourceId: item.reference.resource_id,
-    collectorId: item.collectorId,
-    jobTaskId: item.jobTaskId,
-    lastCollectedAt: collected ? new Date() : null,
-  };
-}
-
-function upsertValues(cloudServiceId: string, { item, workspaceId }: PlannedItem): UpsertValues {
-  const hasReference = item.reference.resource_id !== "" || item.reference.external_link !== "";
-  return {
-    cloudServiceId,
-    name: item.cloudServiceName,
-    cloudServiceType: item.cloudServiceType,
-    cloudServiceGroup: item.cloudServiceGroup,
-    provider: item.provider,
-    account: item.account,
-    state: item.state,
-    data: item.data,
-    tags: item.tags,
-    reference: hasReference ? item.reference : undefined,
-    projectId: item.projectId,
-    // Only an explicit project or workspace moves an existing resource.
-    workspaceId: item.projectId || item.workspaceId ? workspaceId : "",
-    collectorId: item.collectorId,
-    jobTaskId: item.jobTaskId,
-  };
-}
-
-function ambiguousMatch(ruleIndex: number, item: ValidResource): PlatformError {
-  return invalidParameter("Match rule matches more than one resource", {
-    parameter: `match_rules[${ruleIndex}]`,
-    resource_id: item.reference.resource_id || undefined,
-  });
-}
-
-function otherWorkspace(item: ValidResource): PlatformError {
-  return permissionDenied("The matching resource is in a workspace you may not write to", { resource_id: item.reference.resource_id || undefined });
-}
-
-function failure(err: unknown, resourceId: string, logger: Logger): UpsertOutcome {
-  if (err instanceof PlatformError) return { ok: false, error: err, resourceId };
-  logger.error({ err, resource_id: resourceId }, "upsert of one item failed unexpectedly");
-  return { ok: false, error: new PlatformError(ErrorCode.UNKNOWN, "Internal error while upserting this item"), resourceId };
 }

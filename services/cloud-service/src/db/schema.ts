@@ -76,8 +76,58 @@ export const cloudServices = cloudServiceSchema.table(
     index("cloud_services_resource_idx").on(t.domainId, t.resourceId),
     index("cloud_services_domain_created_idx").on(t.domainId, t.createdAt, t.cloudServiceId),
     index("cloud_services_collector_account_idx").on(t.domainId, t.collectorId, t.account),
+    // Query at scale (List/Stat): eq and in on data.* and tags.* compile to a containment
+    // pre-filter (`data @> '{"cluster":"c1"}'`) that these answer; jsonb_path_ops is the
+    // smaller, faster GIN flavour and containment is all it needs to serve.
+    index("cloud_services_data_gin_idx").using("gin", t.data.op("jsonb_path_ops")),
+    index("cloud_services_tags_gin_idx").using("gin", t.tags.op("jsonb_path_ops")),
+    // Sort by name, then the default sort's tie-breakers: a page is the first rows of this
+    // index that pass the filters, not a sort of every match.
+    index("cloud_services_domain_name_idx").on(t.domainId, t.name, t.createdAt, t.cloudServiceId),
   ],
 );
 
 export type CloudServiceRow = typeof cloudServices.$inferSelect;
 export type NewCloudServiceRow = typeof cloudServices.$inferInsert;
+
+/** One changed key of a resource in a change record: `name`, `project_id`, `data.power_state`, `tags.env`. */
+export interface ChangeDiff {
+  key: string;
+  before: unknown;
+  after: unknown;
+}
+
+/**
+ * What one write changed on one resource (changed keys only), by whom and when; written in the same
+ * statement or transaction as the write, pruned after CLOUD_SERVICE_HISTORY_RETENTION_DAYS.
+ */
+export const changeHistory = cloudServiceSchema.table(
+  "change_history",
+  {
+    // Time-ordered (0003): the clock in microseconds, then 32 random bits.
+    changeId: text("change_id")
+      .primaryKey()
+      .default(sql`('ch-' || lpad(to_hex((extract(epoch from clock_timestamp()) * 1000000)::bigint), 14, '0') || lpad(to_hex((random() * 4294967295)::bigint), 8, '0'))`),
+    domainId: text("domain_id").notNull(),
+    workspaceId: text("workspace_id").notNull().default(""),
+    cloudServiceId: text("cloud_service_id").notNull(),
+    action: text("action").notNull(),
+    diff: jsonb("diff").$type<ChangeDiff[]>().notNull().default([]),
+    diffCount: integer("diff_count").notNull().default(0),
+    updatedBy: text("updated_by").notNull(),
+    authorId: text("author_id").notNull().default(""),
+    userId: text("user_id").notNull().default(""),
+    collectorId: text("collector_id").notNull().default(""),
+    jobId: text("job_id").notNull().default(""),
+    jobTaskId: text("job_task_id").notNull().default(""),
+    collectorRuleId: text("collector_rule_id").notNull().default(""),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().default(sql`clock_timestamp()`),
+  },
+  (t) => [
+    index("change_history_resource_idx").on(t.domainId, t.cloudServiceId, t.createdAt),
+    // No index on created_at alone: the hourly retention pass finds the oldest rows first in a scan.
+    index("change_history_domain_created_idx").on(t.domainId, t.createdAt),
+  ],
+);
+
+export type ChangeHistoryRow = typeof changeHistory.$inferSelect;

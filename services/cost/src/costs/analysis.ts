@@ -4,8 +4,8 @@ import { PlatformError, invalidParameter, missingParameter } from "@cloudforet/e
 import { QuerySchema, type Filter, type Page } from "@cloudforet/proto/cloudforet/common/v1/query_pb";
 import { CostServiceAnalyzeRequest_Granularity } from "@cloudforet/proto/cloudforet/cost/v1/cost_pb";
 import { compileQuery } from "@cloudforet/query";
-import { costFields } from "./repository";
-import { dateProblem, isCalendarDate, parseGroupBy, periodLength, problemError, type Granularity, type GroupKey } from "./rules";
+import { costFields, type GroupKey } from "./repository";
+import { dateProblem, isCalendarDate, parseGroupBy, periodLength, problemError, type Granularity } from "./costs";
 
 /** An Analyze request, validated. */
 export interface AnalyzeRequest {

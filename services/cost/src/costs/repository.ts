@@ -3,10 +3,8 @@ import { and, eq, lt, sql, type SQL } from "drizzle-orm";
 import type { Database, DatabaseExecutor } from "@cloudforet/db";
 import { queryRows } from "@cloudforet/db";
 import { enqueueEvent, eventSubject } from "@cloudforet/events";
-import { col, defineQueryFields, json, listWith, type QueryInput } from "@cloudforet/query";
-import { scopeCondition, type Scope } from "../access/workspace-scope";
+import { col, defineQueryFields, json, listWith, scopeCondition, type QueryInput, type TenantScope } from "@cloudforet/query";
 import { costBatches, costs, outbox, type CostRow } from "../db/schema";
-import type { GroupKey, ValidCost } from "./rules";
 
 /** What CostService.List, Analyze's filter and the query language can see of a cost row. */
 export const costFields = defineQueryFields(
@@ -36,7 +34,18 @@ export interface CostTarget {
   jobId: string;
 }
 
-export interface StoredCost extends ValidCost {
+/** The values of one cost row as stored: the cost is the decimal text Postgres keeps exactly. */
+export interface CostValues {
+  date: string;
+  cost: string;
+  currency: string;
+  resourceId: string;
+  resourceType: string;
+  region: string;
+  tags: Record<string, string>;
+}
+
+export interface StoredCost extends CostValues {
   costId: string;
 }
 
@@ -46,11 +55,20 @@ export interface InsertTotals {
   total: string;
 }
 
+/** Cost rows of the whole domain (workspace_id "") are readable by every member. */
+const domainWide = { domainWideRows: true } as const;
+
 /** Rows per INSERT statement: one bound JSON parameter each, so the size is about memory, not parameter limits. */
 const INSERT_CHUNK = 10_000;
 
+/** Columns Analyze may group by besides tags.<key>. */
+export const groupableColumns = ["data_source_id", "resource_id", "resource_type", "region"] as const;
+export type GroupableColumn = (typeof groupableColumns)[number];
+
+export type GroupKey = { key: string; column: GroupableColumn } | { key: string; tag: string };
+
 export interface AnalyzeSpec {
-  scope: Scope;
+  scope: TenantScope;
   periodLength: number;
   start: string;
   end: string;
@@ -71,14 +89,25 @@ export class CostRepository {
   constructor(
     private readonly db: Database,
     private readonly onCommit: () => void,
+    /** How long an idempotency key is remembered. */
+    private readonly idempotencyWindowHours = 24,
   ) {}
 
-  /** Stores one row. */
+  /** Stores one row, announcing it as a batch of one (budgets evaluate it as it arrives). */
   async createOne(target: CostTarget, row: StoredCost): Promise<CostRow> {
-    const [created] = await this.db
-      .insert(costs)
-      .values({ ...target, ...row })
-      .returning();
+    const created = await this.db.transaction(async (tx) => {
+      const [inserted] = await tx
+        .insert(costs)
+        .values({ ...target, ...row })
+        .returning();
+      await enqueueEvent(tx, outbox, {
+        subject: eventSubject("cost", "cost_batch", "created"),
+        domainId: target.domainId,
+        data: { job_id: target.jobId, cost_id: inserted.costId, data_source_id: target.dataSourceId, workspace_id: target.workspaceId, created_count: 1, total_cost: inserted.cost },
+      });
+      return inserted;
+    });
+    this.onCommit();
     return created;
   }
 
@@ -97,7 +126,7 @@ export class CostRepository {
       if (idempotencyKey) {
         await tx
           .delete(costBatches)
-          .where(and(eq(costBatches.domainId, target.domainId), eq(costBatches.idempotencyKey, idempotencyKey), lt(costBatches.createdAt, sql`now() - interval '24 hours'`)));
+          .where(and(eq(costBatches.domainId, target.domainId), eq(costBatches.idempotencyKey, idempotencyKey), lt(costBatches.createdAt, sql`now() - ${this.idempotencyWindowHours}::int * interval '1 hour'`)));
         const claimed = await tx
           .insert(costBatches)
           .values({ jobId: target.jobId, domainId: target.domainId, idempotencyKey })
@@ -127,16 +156,16 @@ export class CostRepository {
     return outcome;
   }
 
-  async get(scope: Scope, costId: string): Promise<CostRow | undefined> {
+  async get(scope: TenantScope, costId: string): Promise<CostRow | undefined> {
     const [row] = await this.db
       .select()
       .from(costs)
-      .where(and(eq(costs.costId, costId), scopeCondition(scope, costs)));
+      .where(and(eq(costs.costId, costId), scopeCondition(scope, costs, domainWide)));
     return row;
   }
 
-  list(scope: Scope, query: QueryInput) {
-    return listWith(this.db, costs, costFields, query, scopeCondition(scope, costs));
+  list(scope: TenantScope, query: QueryInput) {
+    return listWith(this.db, costs, costFields, query, scopeCondition(scope, costs, domainWide));
   }
 
   /**
@@ -148,7 +177,7 @@ export class CostRepository {
     const groupExpressions = spec.groups.map((group) =>
       "column" in group ? sql`${costColumn[group.column]}` : sql`coalesce(${costs.tags} ->> ${group.tag}::text, '')`,
     );
-    const where = and(scopeCondition(spec.scope, costs), sql`${costs.date} between ${spec.start}::text and ${spec.end}::text`, spec.where);
+    const where = and(scopeCondition(spec.scope, costs, domainWide), sql`${costs.date} between ${spec.start}::text and ${spec.end}::text`, spec.where);
     // Grouped by position: a bound tag key would otherwise be a different parameter in SELECT and GROUP BY.
     const columns = [sql`${period} as period`, ...groupExpressions.map((expression, index) => sql`${expression} as ${sql.raw(`g${index}`)}`), sql`${costs.currency} as currency`];
     const groupBy = sql.raw(columns.map((_, index) => String(index + 1)).join(", "));
@@ -185,8 +214,10 @@ const costColumn = {
 } as const;
 
 /**
- * Multi-row INSERT … SELECT FROM json_to_recordset($1): one bound parameter per chunk, the same on
+ * Multi-row INSERT … SELECT FROM jsonb_to_recordset($1): one bound parameter per chunk, the same on
  * postgres.js and PGlite, numbers parsed by Postgres straight into numeric (no float on the way).
+ * jsonb rather than json: json_to_recordset re-parses every row's `tags` text into jsonb, which
+ * measured (Postgres 15, 10,000 rows) about twice the cost of parsing the whole document once.
  */
 async function insertRows(tx: DatabaseExecutor, target: CostTarget, rows: StoredCost[]): Promise<InsertTotals> {
   let count = 0;
@@ -208,7 +239,7 @@ async function insertRows(tx: DatabaseExecutor, target: CostTarget, rows: Stored
             insert into ${costs} (cost_id, domain_id, workspace_id, data_source_id, date, cost, currency, resource_id, resource_type, region, tags, job_id)
             select r.cost_id, ${target.domainId}::text, ${target.workspaceId}::text, ${target.dataSourceId}::text, r.date, r.cost, r.currency,
                    r.resource_id, r.resource_type, r.region, r.tags, ${target.jobId}::text
-            from json_to_recordset(${JSON.stringify(chunk)}::json)
+            from jsonb_to_recordset(${JSON.stringify(chunk)}::jsonb)
               as r(cost_id text, date text, cost numeric, currency text, resource_id text, resource_type text, region text, tags jsonb)
             returning cost
           )

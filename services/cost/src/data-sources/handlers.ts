@@ -1,42 +1,12 @@
 import { randomUUID } from "node:crypto";
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import { missingParameter, notFound } from "@cloudforet/errors";
 import { DataSourceService } from "@cloudforet/proto/cloudforet/cost/v1/data_source_pb";
+import { domainScope, validateTags } from "@cloudforet/query";
 import { callerOf, requireDomainAccess } from "@cloudforet/runtime";
-import { domainScope } from "../access/workspace-scope";
-import type { DataSourceRow } from "../db/schema";
-import { validateTags } from "../tags";
+import { requiredLabel, validateDataSourceId, validateWorkspaceId } from "./data-sources";
 import type { DataSourceRepository } from "./repository";
-import { requiredLabel, validateDataSourceId, validateWorkspaceId } from "./rules";
-
-/** The wire shape of a data source (Create/Get responses and List results). */
-function toMessage(row: Partial<DataSourceRow>) {
-  return {
-    dataSourceId: row.dataSourceId,
-    name: row.name,
-    provider: row.provider,
-    tags: row.tags,
-    domainId: row.domainId,
-    workspaceId: row.workspaceId,
-    createdAt: row.createdAt ? timestampFromDate(row.createdAt) : undefined,
-    updatedAt: row.updatedAt ? timestampFromDate(row.updatedAt) : undefined,
-  };
-}
-
-/** List rows come back keyed by query field name. */
-function fromListRow(row: Record<string, unknown>) {
-  return toMessage({
-    dataSourceId: row.data_source_id as string | undefined,
-    name: row.name as string | undefined,
-    provider: row.provider as string | undefined,
-    tags: row.tags as Record<string, string> | undefined,
-    domainId: row.domain_id as string | undefined,
-    workspaceId: row.workspace_id as string | undefined,
-    createdAt: row.created_at as Date | undefined,
-    updatedAt: row.updated_at as Date | undefined,
-  });
-}
+import { fromListRow, toMessage } from "./to-message";
 
 export function dataSourceHandlers(repo: DataSourceRepository): ServiceImpl<typeof DataSourceService> {
   const existing = async (ctx: Parameters<typeof callerOf>[0], dataSourceId: string) => {

@@ -3,8 +3,7 @@ import type { Database } from "@cloudforet/db";
 import { isUniqueViolation } from "@cloudforet/db";
 import { conflict } from "@cloudforet/errors";
 import { enqueueEvent, eventSubject } from "@cloudforet/events";
-import { col, defineQueryFields, json, listWith, type QueryInput } from "@cloudforet/query";
-import { scopeCondition, type Scope } from "../access/workspace-scope";
+import { col, defineQueryFields, json, listWith, scopeCondition, type QueryInput, type TenantScope } from "@cloudforet/query";
 import { costs, dataSources, outbox, type DataSourceRow } from "../db/schema";
 
 /** What DataSourceService.List and its query language can see. */
@@ -31,7 +30,8 @@ export interface NewDataSource {
   tags: Record<string, string>;
 }
 
-const inScope = (scope: Scope) => scopeCondition(scope, dataSources);
+/** Data sources of the whole domain (workspace_id "") are readable by every member. */
+const inScope = (scope: TenantScope) => scopeCondition(scope, dataSources, { domainWideRows: true });
 
 export class DataSourceRepository {
   constructor(
@@ -59,7 +59,7 @@ export class DataSourceRepository {
     }
   }
 
-  async get(scope: Scope, dataSourceId: string): Promise<DataSourceRow | undefined> {
+  async get(scope: TenantScope, dataSourceId: string): Promise<DataSourceRow | undefined> {
     const [row] = await this.db
       .select()
       .from(dataSources)
@@ -67,12 +67,12 @@ export class DataSourceRepository {
     return row;
   }
 
-  list(scope: Scope, query: QueryInput) {
+  list(scope: TenantScope, query: QueryInput) {
     return listWith(this.db, dataSources, dataSourceFields, query, inScope(scope));
   }
 
   /** Deletes the source and every cost row it owns, in one transaction; false when it is not there. */
-  async delete(scope: Scope, dataSourceId: string): Promise<boolean> {
+  async delete(scope: TenantScope, dataSourceId: string): Promise<boolean> {
     const deleted = await this.db.transaction(async (tx) => {
       const rows = await tx
         .delete(dataSources)

@@ -1,5 +1,6 @@
 import type { HandlerContext } from "@connectrpc/connect";
 import { permissionDenied } from "@cloudforet/errors";
+import type { TenantScope } from "@cloudforet/query";
 import { callerOf, type Caller } from "@cloudforet/runtime";
 
 /** The domain created on first start; its DOMAIN_ADMINs administer the platform (DomainService). */
@@ -57,6 +58,12 @@ export class Access {
   /** The workspaces a List may show, or undefined for "all of the domain". */
   visibleWorkspaces(): string[] | undefined {
     return this.isAdmin ? undefined : this.workspaceIds;
+  }
+
+  /** What a List may show, as the shared tenant scope: the whole domain, or the visible workspaces. */
+  readScope(): TenantScope {
+    const visible = this.visibleWorkspaces();
+    return visible === undefined ? { domainId: this.domainId } : { domainId: this.domainId, workspaceIds: visible };
   }
 
   requireAdmin(action: string): void {

@@ -4,7 +4,7 @@ import type { Database } from "@cloudforet/db";
 import { col, defineQueryFields, listWith, type QueryInput } from "@cloudforet/query";
 import { emitEvent } from "../db/emit-event";
 import { apiKeys, type ApiKeyRow } from "../db/schema";
-import { generatedId } from "../field-rules";
+import { generatedId } from "../fields/field-rules";
 
 export const apiKeyFields = defineQueryFields(
   {

@@ -1,25 +1,15 @@
 import type { JsonObject } from "@bufbuild/protobuf";
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import { AuthService } from "@cloudforet/proto/cloudforet/identity/v1/auth_pb";
-import type { LoginResult } from "./rules";
-import type { AuthRules } from "./rules";
+import { peerAddressOf } from "@cloudforet/runtime";
+import type { AuthRules } from "./auth";
 import type { SigningKeyStore } from "./signing-keys";
-
-/** Seed 000's login response: token, expires_at, domain_id (plus the refresh token). */
-function toMessage(result: LoginResult) {
-  return {
-    token: result.token,
-    expiresAt: timestampFromDate(result.expiresAt),
-    domainId: result.domainId,
-    refreshToken: result.refreshToken,
-  };
-}
+import { toMessage } from "./to-message";
 
 export function authHandlers(rules: AuthRules, keys: SigningKeyStore): ServiceImpl<typeof AuthService> {
   return {
-    async login(req) {
-      return toMessage(await rules.login(req));
+    async login(req, ctx) {
+      return toMessage(await rules.login(req, peerAddressOf(ctx)));
     },
     async refresh(req) {
       return toMessage(await rules.refresh(req.refreshToken));

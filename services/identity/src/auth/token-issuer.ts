@@ -39,8 +39,20 @@ export function roleClaims(bindings: RoleBindingRow[]): { roles: RoleBinding[]; 
 export class TokenIssuer {
   constructor(
     private readonly keys: SigningKeyStore,
-    private readonly ttl: { accessSeconds: number; refreshSeconds: number },
+    private readonly ttl: { accessSeconds: number; refreshSeconds: number; serviceSeconds?: number },
   ) {}
+
+  /**
+   * A service identity's access token (service-identities/): no refresh token (the holder mints a
+   * new one with its credential), lifetime IDENTITY_SERVICE_TOKEN_TTL_SECONDS.
+   */
+  async issueServiceToken(subject: { domainId: string; subject: string; bindings: RoleBinding[]; workspaceIds: string[] }): Promise<{ token: string; expiresAt: Date }> {
+    const ttlSeconds = this.ttl.serviceSeconds ?? 900;
+    const now = Math.floor(Date.now() / 1000);
+    const claims = { did: subject.domainId, sub: subject.subject, ws: subject.workspaceIds, roles: subject.bindings, typ: "access" };
+    const token = await this.sign(claims, now, ttlSeconds, randomUUID());
+    return { token, expiresAt: new Date((now + ttlSeconds) * 1000) };
+  }
 
   async issue(subject: TokenSubject): Promise<IssuedTokens> {
     await this.waitPastRevocation(subject.tokensRevokedAt);

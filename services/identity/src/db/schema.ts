@@ -172,16 +172,20 @@ export const refreshTokens = identitySchema.table(
   (t) => [index("refresh_tokens_user_idx").on(t.domainId, t.userId)],
 );
 
-/** Failed logins per (domain, user id) in the current window; keyed by the id given, known or not. */
-export const loginFailures = identitySchema.table(
-  "login_failures",
+/**
+ * Failed-login throttles shared by every identity replica (a counter in memory would give each replica
+ * its own allowance). One row per key: a client address, an account (domain + user id, known or not)
+ * or an account from one address. `blocked_until` is when the next attempt may be made.
+ */
+export const loginThrottles = identitySchema.table(
+  "login_throttles",
   {
-    domainId: text("domain_id").notNull(),
-    userId: text("user_id").notNull(),
-    failures: integer("failures").notNull().default(0),
-    windowStartedAt: timestamp("window_started_at", { withTimezone: true }).notNull().defaultNow(),
+    key: text("key").primaryKey(),
+    failures: integer("failures").notNull(),
+    lastFailureAt: timestamp("last_failure_at", { withTimezone: true }).notNull(),
+    blockedUntil: timestamp("blocked_until", { withTimezone: true }),
   },
-  (t) => [primaryKey({ columns: [t.domainId, t.userId] })],
+  (t) => [index("login_throttles_last_failure_idx").on(t.lastFailureAt)],
 );
 
 /** Token signing keys (Ed25519). The private JWK is encrypted like a secret; retired keys leave the JWKS. */
@@ -209,3 +213,80 @@ export type ServiceAccountRow = typeof serviceAccounts.$inferSelect;
 export type ApiKeyRow = typeof apiKeys.$inferSelect;
 export type SecretRow = typeof secrets.$inferSelect;
 export type SigningKeyRow = typeof signingKeys.$inferSelect;
+
+export type ServiceIdentityState = "ENABLED" | "REVOKED";
+
+/**
+ * Service identities (service-identities/): the platform's own principal in a workspace, held by a
+ * trusted service for unattended work. Only the SHA-256 of its credential is kept.
+ */
+export const serviceIdentities = identitySchema.table(
+  "service_identities",
+  {
+    serviceIdentityId: text("service_identity_id").primaryKey(),
+    domainId: text("domain_id").notNull(),
+    workspaceId: text("workspace_id").notNull(),
+    service: text("service").notNull(),
+    credentialHash: text("credential_hash").notNull(),
+    state: text("state").$type<ServiceIdentityState>().notNull().default("ENABLED"),
+    grantedBy: text("granted_by").notNull(),
+    createdAt: createdAt(),
+    revokedAt: timestamp("revoked_at", { withTimezone: true }),
+  },
+  (t) => [uniqueIndex("service_identities_credential_hash_idx").on(t.credentialHash), index("service_identities_domain_idx").on(t.domainId, t.workspaceId)],
+);
+
+export type ServiceIdentityRow = typeof serviceIdentities.$inferSelect;
+
+/**
+ * Request logging switches (request-logs/): one row per caller that ever started logging, a user or
+ * an API key. Every service learns the switch from the `request_logging.changed` event.
+ */
+export const requestLoggingSwitches = identitySchema.table(
+  "request_logging_switches",
+  {
+    domainId: text("domain_id").notNull(),
+    callerType: text("caller_type").$type<"USER" | "API_KEY">().notNull(),
+    callerId: text("caller_id").notNull(),
+    enabled: boolean("enabled").notNull(),
+    mode: text("mode").$type<"TRUNCATED" | "COMPLETE">().notNull(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [primaryKey({ columns: [t.domainId, t.callerType, t.callerId] })],
+);
+
+/**
+ * Recorded calls (request-logs/), from every service through NATS. `request_log_id` derives from the
+ * record's event id, so a redelivered record is stored once. Pruned after the retention period.
+ */
+export const requestLogs = identitySchema.table(
+  "request_logs",
+  {
+    requestLogId: text("request_log_id").primaryKey(),
+    domainId: text("domain_id").notNull(),
+    userId: text("user_id").notNull(),
+    apiKeyId: text("api_key_id").notNull().default(""),
+    requestId: text("request_id").notNull(),
+    service: text("service").notNull(),
+    path: text("path").notNull(),
+    status: integer("status").notNull(),
+    code: text("code").notNull(),
+    errorType: text("error_type").notNull().default(""),
+    errorSource: text("error_source").notNull().default(""),
+    errorMessage: text("error_message").notNull().default(""),
+    durationMs: integer("duration_ms").notNull(),
+    workspaceId: text("workspace_id").notNull().default(""),
+    mode: text("mode").$type<"TRUNCATED" | "COMPLETE">().notNull(),
+    truncated: boolean("truncated").notNull().default(false),
+    requestBody: jsonb("request_body"),
+    responseBody: jsonb("response_body"),
+    eventTimestamp: timestamp("event_timestamp", { withTimezone: true }).notNull(),
+  },
+  (t) => [
+    index("request_logs_caller_time_idx").on(t.domainId, t.userId, t.eventTimestamp),
+    index("request_logs_time_idx").on(t.eventTimestamp),
+  ],
+);
+
+export type RequestLoggingSwitchRow = typeof requestLoggingSwitches.$inferSelect;
+export type RequestLogRow = typeof requestLogs.$inferSelect;

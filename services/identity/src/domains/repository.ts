@@ -7,7 +7,6 @@ import { emitEvent } from "../db/emit-event";
 import {
   apiKeys,
   domains,
-  loginFailures,
   projects,
   refreshTokens,
   roleBindings,
@@ -92,7 +91,6 @@ export class DomainRepository {
       await tx.delete(roleBindings).where(eq(roleBindings.domainId, domainId));
       await tx.delete(apiKeys).where(eq(apiKeys.domainId, domainId));
       await tx.delete(refreshTokens).where(eq(refreshTokens.domainId, domainId));
-      await tx.delete(loginFailures).where(eq(loginFailures.domainId, domainId));
       await tx.delete(secrets).where(eq(secrets.domainId, domainId));
       await tx.delete(serviceAccounts).where(eq(serviceAccounts.domainId, domainId));
       await tx.delete(projects).where(eq(projects.domainId, domainId));

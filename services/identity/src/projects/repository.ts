@@ -1,8 +1,8 @@
-import { and, eq, inArray, type SQL } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import type { Database } from "@cloudforet/db";
 import { isUniqueViolation } from "@cloudforet/db";
 import { conflict } from "@cloudforet/errors";
-import { col, defineQueryFields, json, listWith, type QueryInput } from "@cloudforet/query";
+import { col, defineQueryFields, json, listWith, scopeCondition, type QueryInput, type TenantScope } from "@cloudforet/query";
 import { emitEvent } from "../db/emit-event";
 import { projects, serviceAccounts, type ProjectRow } from "../db/schema";
 
@@ -47,10 +47,8 @@ export class ProjectRepository {
     return row;
   }
 
-  list(domainId: string, query: QueryInput, visible?: string[]) {
-    const scope: SQL[] = [eq(projects.domainId, domainId)];
-    if (visible) scope.push(inArray(projects.workspaceId, visible));
-    return listWith(this.db, projects, projectFields, query, and(...scope));
+  list(scope: TenantScope, query: QueryInput) {
+    return listWith(this.db, projects, projectFields, query, scopeCondition(scope, projects));
   }
 
   async update(domainId: string, projectId: string, patch: { name?: string; tags: (current: Record<string, string>) => Record<string, string> }): Promise<ProjectRow | undefined> {

@@ -1,12 +1,12 @@
 import type { JsonObject } from "@bufbuild/protobuf";
-import { and, eq, inArray, type SQL } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import type { Database } from "@cloudforet/db";
 import { isUniqueViolation, violatedConstraint } from "@cloudforet/db";
 import { conflict } from "@cloudforet/errors";
-import { col, defineQueryFields, json, listWith, type QueryInput } from "@cloudforet/query";
+import { col, defineQueryFields, json, listWith, scopeCondition, type QueryInput, type TenantScope } from "@cloudforet/query";
 import { emitEvent } from "../db/emit-event";
 import { secrets, serviceAccounts, type SecretRow } from "../db/schema";
-import { generatedId } from "../field-rules";
+import { generatedId } from "../fields/field-rules";
 import type { SecretVault } from "./secret-vault";
 
 /** What List can see of a secret: metadata only (never the key id or ciphertext). */
@@ -154,10 +154,8 @@ export class SecretRepository {
     }
   }
 
-  list(domainId: string, query: QueryInput, visible?: string[]) {
-    const scope: SQL[] = [eq(secrets.domainId, domainId)];
-    if (visible) scope.push(inArray(secrets.workspaceId, visible));
-    return listWith(this.db, secrets, secretFields, query, and(...scope));
+  list(scope: TenantScope, query: QueryInput) {
+    return listWith(this.db, secrets, secretFields, query, scopeCondition(scope, secrets));
   }
 
   /** Deletes the secret and unlinks the service accounts that pointed at it. */

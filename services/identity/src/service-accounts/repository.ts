@@ -1,9 +1,9 @@
 import type { JsonObject } from "@bufbuild/protobuf";
-import { and, eq, inArray, type SQL } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import type { Database } from "@cloudforet/db";
 import { isUniqueViolation } from "@cloudforet/db";
 import { conflict } from "@cloudforet/errors";
-import { col, defineQueryFields, json, listWith, type QueryInput } from "@cloudforet/query";
+import { col, defineQueryFields, json, listWith, scopeCondition, type QueryInput, type TenantScope } from "@cloudforet/query";
 import { emitEvent } from "../db/emit-event";
 import { serviceAccounts, type ServiceAccountRow } from "../db/schema";
 
@@ -70,10 +70,8 @@ export class ServiceAccountRepository {
     return row;
   }
 
-  list(domainId: string, query: QueryInput, visible?: string[]) {
-    const scope: SQL[] = [eq(serviceAccounts.domainId, domainId)];
-    if (visible) scope.push(inArray(serviceAccounts.workspaceId, visible));
-    return listWith(this.db, serviceAccounts, serviceAccountFields, query, and(...scope));
+  list(scope: TenantScope, query: QueryInput) {
+    return listWith(this.db, serviceAccounts, serviceAccountFields, query, scopeCondition(scope, serviceAccounts));
   }
 
   async update(domainId: string, id: string, patch: ServiceAccountPatch): Promise<ServiceAccountRow | undefined> {

@@ -1,30 +1,10 @@
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import { RoleBinding_Role, User_State, UserService } from "@cloudforet/proto/cloudforet/identity/v1/user_pb";
+import { peerAddressOf } from "@cloudforet/runtime";
 import { Access } from "../access/access";
-import type { RoleBindingRow } from "../db/schema";
-import { listRow, optionalTime } from "../list-rows";
-import { stateName } from "../workspaces/rules";
-import type { UserWithBindings } from "./repository";
-import type { UserRules } from "./rules";
-
-const toBinding = (row: RoleBindingRow) => ({ role: RoleBinding_Role[row.role], workspaceId: row.workspaceId, createdAt: timestampFromDate(row.createdAt) });
-
-/** Every user response has the whole user; never the password hash. */
-function toMessage({ user, bindings }: UserWithBindings) {
-  return {
-    userId: user.userId,
-    name: user.name,
-    email: user.email,
-    state: User_State[user.state],
-    roleBindings: bindings.map(toBinding),
-    tags: user.tags,
-    domainId: user.domainId,
-    createdAt: timestampFromDate(user.createdAt),
-    updatedAt: timestampFromDate(user.updatedAt),
-    lastLoginAt: optionalTime(user.lastLoginAt),
-  };
-}
+import { stateName } from "../workspaces/workspaces";
+import { fromListRow, toMessage } from "./to-message";
+import type { UserRules } from "./users";
 
 /** The wire role's name ("NONE", "DOMAIN_ADMIN", …), or undefined for a number the contract lacks. */
 const roleName = (role: RoleBinding_Role): string | undefined => RoleBinding_Role[role];
@@ -50,25 +30,8 @@ export function userHandlers(rules: UserRules): ServiceImpl<typeof UserService> 
     async list(req, ctx) {
       const access = Access.of(ctx);
       const { results, total_count } = await rules.list(access, req.query);
-      const trimmed = (req.query?.only.length ?? 0) > 0;
-      const bindings = trimmed ? new Map<string, RoleBindingRow[]>() : await rules.bindingsOf(access, results.map((r) => String(r.user_id)));
       return {
-        results: results.map((raw) => {
-          const row = listRow(raw);
-          const userId = row.text("user_id");
-          return {
-            userId,
-            name: row.text("name"),
-            email: row.text("email"),
-            state: row.enumValue("state", User_State),
-            roleBindings: userId ? (bindings.get(userId) ?? []).map(toBinding) : [],
-            tags: row.tags("tags"),
-            domainId: row.text("domain_id"),
-            createdAt: row.time("created_at"),
-            updatedAt: row.time("updated_at"),
-            lastLoginAt: row.time("last_login_at"),
-          };
-        }),
+        results: results.map(fromListRow),
         totalCount: total_count,
       };
     },
@@ -91,7 +54,7 @@ export function userHandlers(rules: UserRules): ServiceImpl<typeof UserService> 
     },
 
     async setPassword(req, ctx) {
-      return toMessage(await rules.setPassword(Access.of(ctx), req));
+      return toMessage(await rules.setPassword(Access.of(ctx), req, peerAddressOf(ctx)));
     },
 
     async addRoleBinding(req, ctx) {

@@ -1,3 +1,4 @@
+// Over 300 lines on purpose: all SQL of users and their role bindings (STYLE: one repository per entity).
 import { and, count, eq, exists, inArray, isNull, ne, or, sql, type SQL } from "drizzle-orm";
 import type { Database, DatabaseExecutor } from "@cloudforet/db";
 import { isUniqueViolation } from "@cloudforet/db";
@@ -6,7 +7,6 @@ import { col, defineQueryFields, json, listWith, type QueryInput } from "@cloudf
 import { emitEvent } from "../db/emit-event";
 import {
   apiKeys,
-  loginFailures,
   refreshTokens,
   roleBindings,
   users,
@@ -15,6 +15,7 @@ import {
   type RoleName,
   type UserRow,
 } from "../db/schema";
+import { emitRolesChanged } from "./roles-changed";
 
 export const userFields = defineQueryFields(
   {
@@ -116,6 +117,8 @@ export class UserRepository {
               .returning()
           : [];
         await emitEvent(tx, "user", "created", input.domainId, { domain_id: input.domainId, user_id: input.userId });
+        // A user re-created under a deleted one's id must not be judged by the old user's bindings.
+        await emitRolesChanged(tx, input.domainId, input.userId);
         return { user, bindings };
       });
       this.onCommit();
@@ -132,7 +135,7 @@ export class UserRepository {
     return { user, bindings: await this.bindingsOf(domainId, [userId]).then((m) => m.get(userId) ?? []) };
   }
 
-  /** Role bindings of several users, by user id, in a stable order. */
+  /** Role bindings of several users, by user id, in the same order as `listedBindings`. */
   async bindingsOf(domainId: string, userIds: string[]): Promise<Map<string, RoleBindingRow[]>> {
     const byUser = new Map<string, RoleBindingRow[]>();
     if (userIds.length === 0) return byUser;
@@ -158,7 +161,8 @@ export class UserRepository {
         .where(and(eq(roleBindings.domainId, users.domainId), eq(roleBindings.userId, users.userId), inArray(roleBindings.workspaceId, scope.visible)));
       where.push(or(eq(users.userId, scope.self), exists(bound))!);
     }
-    return listWith(this.db, users, userFields, query, and(...where));
+    // The page's role bindings come in the same statement: one round trip per List.
+    return listWith(this.db, users, userFields, query, and(...where), { attach: { [LISTED_BINDINGS]: bindingsAsJson } });
   }
 
   async update(domainId: string, userId: string, patch: UserPatch): Promise<UserWithBindings | undefined> {
@@ -218,7 +222,6 @@ export class UserRepository {
         if (key.state === "ENABLED") await emitEvent(tx, "api_key", "revoked", domainId, { domain_id: domainId, api_key_id: key.apiKeyId, at });
       }
       await tx.delete(refreshTokens).where(and(eq(refreshTokens.domainId, domainId), eq(refreshTokens.userId, userId)));
-      await tx.delete(loginFailures).where(and(eq(loginFailures.domainId, domainId), eq(loginFailures.userId, userId)));
       await tx.delete(users).where(byId(domainId, userId)); // role bindings cascade
       await emitEvent(tx, "user", "deleted", domainId, { domain_id: domainId, user_id: userId, at });
       return true;
@@ -259,6 +262,7 @@ export class UserRepository {
       if (inserted.length > 0) {
         await tx.update(users).set({ updatedAt: new Date() }).where(byId(domainId, userId));
         await emitEvent(tx, "user", "role_binding_added", domainId, { domain_id: domainId, user_id: userId, role: binding.role, workspace_id: binding.workspaceId });
+        await emitRolesChanged(tx, domainId, userId);
       }
       return inserted.length > 0;
     });
@@ -270,8 +274,11 @@ export class UserRepository {
   /** Removes the binding; "missing" when the user has no such binding. Refuses the last admin binding. */
   async removeBinding(domainId: string, userId: string, binding: Binding): Promise<"removed" | "missing"> {
     const result = await this.db.transaction(async (tx) => {
+      if (binding.role === "DOMAIN_ADMIN") await lockAdmins(tx, domainId);
+      // Serializes the user's binding changes (addBinding locks the same row), so roles_changed
+      // events leave in the order their bindings were committed.
+      await tx.select({ userId: users.userId }).from(users).where(byId(domainId, userId)).for("update");
       if (binding.role === "DOMAIN_ADMIN") {
-        await lockAdmins(tx, domainId);
         const [user] = await tx.select({ state: users.state }).from(users).where(byId(domainId, userId));
         const hasBinding = user && (await isAdmin(tx, domainId, userId));
         if (hasBinding && user.state === "ENABLED" && (await otherEnabledAdmins(tx, domainId, userId)) === 0) {
@@ -292,6 +299,7 @@ export class UserRepository {
       if (removed.length === 0) return "missing" as const;
       await tx.update(users).set({ updatedAt: new Date() }).where(byId(domainId, userId));
       await emitEvent(tx, "user", "role_binding_removed", domainId, { domain_id: domainId, user_id: userId, role: binding.role, workspace_id: binding.workspaceId });
+      await emitRolesChanged(tx, domainId, userId);
       return "removed" as const;
     });
     if (result === "removed") this.onCommit();
@@ -302,4 +310,23 @@ export class UserRepository {
   async recordLogin(domainId: string, userId: string, at: Date): Promise<void> {
     await this.db.update(users).set({ lastLoginAt: at }).where(byId(domainId, userId));
   }
+}
+
+/** Where `list` puts each listed user's role bindings (read them with `listedBindings`). */
+const LISTED_BINDINGS = "#role_bindings";
+
+/** A user's role bindings as one JSON array, in bindingsOf's order, for the List statement. */
+const bindingsAsJson = sql`(
+  SELECT coalesce(json_agg(json_build_object('role', ${roleBindings.role}, 'workspace_id', ${roleBindings.workspaceId}, 'created_at', ${roleBindings.createdAt})
+    ORDER BY ${roleBindings.role}, ${roleBindings.workspaceId}), '[]'::json)
+  FROM ${roleBindings}
+  WHERE ${roleBindings.domainId} = ${users.domainId} AND ${roleBindings.userId} = ${users.userId})`;
+
+/** The role bindings `list` read with a user's row (none when the List was trimmed by `only`). */
+export function listedBindings(raw: Record<string, unknown>): RoleBindingRow[] {
+  const listed = raw[LISTED_BINDINGS] as { role: RoleBindingRow["role"]; workspace_id: string; created_at: string }[] | undefined;
+  const domainId = String(raw.domain_id ?? "");
+  const userId = String(raw.user_id ?? "");
+  // json_build_object writes timestamptz as ISO 8601 with microseconds, which Date parses.
+  return (listed ?? []).map((b) => ({ domainId, userId, role: b.role, workspaceId: b.workspace_id, createdAt: new Date(b.created_at) }));
 }

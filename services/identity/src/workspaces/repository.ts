@@ -1,11 +1,12 @@
-import { and, count, eq, inArray, type SQL } from "drizzle-orm";
+import { and, count, eq, inArray } from "drizzle-orm";
 import type { PgColumn } from "drizzle-orm/pg-core";
 import type { Database } from "@cloudforet/db";
 import { isUniqueViolation } from "@cloudforet/db";
 import { conflict, illegalTransition } from "@cloudforet/errors";
-import { col, defineQueryFields, json, listWith, type QueryInput } from "@cloudforet/query";
+import { col, defineQueryFields, json, listWith, scopeCondition, type QueryInput, type TenantScope } from "@cloudforet/query";
 import { emitEvent } from "../db/emit-event";
-import { projects, roleBindings, secrets, serviceAccounts, workspaces, type EntityState, type WorkspaceRow } from "../db/schema";
+import { projects, roleBindings, secrets, serviceAccounts, users, workspaces, type EntityState, type WorkspaceRow } from "../db/schema";
+import { emitRolesChanged } from "../users/roles-changed";
 
 export const workspaceFields = defineQueryFields(
   {
@@ -54,11 +55,9 @@ export class WorkspaceRepository {
     return row;
   }
 
-  /** `visible` limits the list to those workspaces (non-admin callers); undefined shows all. */
-  list(domainId: string, query: QueryInput, visible?: string[]) {
-    const scope: SQL[] = [eq(workspaces.domainId, domainId)];
-    if (visible) scope.push(inArray(workspaces.workspaceId, visible));
-    return listWith(this.db, workspaces, workspaceFields, query, and(...scope));
+  /** The workspaces the scope may read (all of the domain for an admin). */
+  list(scope: TenantScope, query: QueryInput) {
+    return listWith(this.db, workspaces, workspaceFields, query, scopeCondition(scope, workspaces));
   }
 
   async update(domainId: string, workspaceId: string, patch: WorkspacePatch): Promise<WorkspaceRow | undefined> {
@@ -97,9 +96,27 @@ export class WorkspaceRepository {
           secrets: s.n,
         });
       }
-      await tx.delete(roleBindings).where(and(eq(roleBindings.domainId, domainId), eq(roleBindings.workspaceId, workspaceId)));
+      // The members lose this workspace: lock them (in one order, as binding changes lock a user)
+      // so the roles_changed events below carry their bindings as committed.
+      const members = await tx
+        .selectDistinct({ userId: roleBindings.userId })
+        .from(roleBindings)
+        .where(and(eq(roleBindings.domainId, domainId), eq(roleBindings.workspaceId, workspaceId)));
+      if (members.length > 0) {
+        await tx
+          .select({ userId: users.userId })
+          .from(users)
+          .where(and(eq(users.domainId, domainId), inArray(users.userId, members.map((m) => m.userId))))
+          .orderBy(users.userId)
+          .for("update");
+      }
+      const unbound = await tx
+        .delete(roleBindings)
+        .where(and(eq(roleBindings.domainId, domainId), eq(roleBindings.workspaceId, workspaceId)))
+        .returning({ userId: roleBindings.userId });
       await tx.delete(workspaces).where(byId(domainId, workspaceId));
       await emitEvent(tx, "workspace", "deleted", domainId, { domain_id: domainId, workspace_id: workspaceId });
+      for (const userId of [...new Set(unbound.map((b) => b.userId))].sort()) await emitRolesChanged(tx, domainId, userId);
       return true;
     });
     if (deleted) this.onCommit();

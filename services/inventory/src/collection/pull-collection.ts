@@ -1,201 +1,166 @@
-import type { JsonObject } from "@bufbuild/protobuf";
-import { CollectorCollectResponse_State } from "@cloudforet/proto/cloudforet/inventory/plugin/v1/collector_pb";
-import { ClientError } from "@cloudforet/resilience";
-import { invalidParameter, PlatformError } from "@cloudforet/errors";
-import type { Logger } from "pino";
-import type { CollectorRow, JobRow, JobTaskRow } from "../db/schema";
-import type { IdentityDirectory } from "../identity/identity-directory";
-import type { JobStore } from "../jobs/job-store";
-import { isFinal } from "../jobs/status";
-import { CLOUD_SERVICE, CLOUD_SERVICE_TYPE, describeItem, ItemRejected, toUpsertItem } from "./collected-item";
-import type { PluginClients } from "./plugin-clients";
-import { ProgressEstimate } from "./progress-estimate";
-import type { ResourceSink, UpsertItem } from "./resource-sink";
+import type { ChannelSubscription, Notifications } from "@cloudforet/db";
+import { withTraceparent } from "@cloudforet/runtime";
+import { INVENTORY_JOBS_CHANNEL } from "../jobs/job-notices";
+import { collectTask, Stopped, type CollectTaskDeps, type StopReason } from "./collect-task";
+import type { ClaimedTask, PullLeases } from "./pull-leases";
 
-export interface PullCollectionOptions {
-  store: JobStore;
-  identity: IdentityDirectory;
-  plugins: PluginClients;
-  sink: ResourceSink;
-  logger: Logger;
-  /** Tasks of one job collected at the same time. */
+export interface PullCollectionOptions extends CollectTaskDeps {
+  leases: PullLeases;
+  /** Pull tasks this replica streams at the same time. */
   concurrency: number;
+  /** How long a lease lasts unless renewed; renewed every third of it. */
+  leaseMs: number;
+  /** How often to look for claimable tasks when nothing wakes the loop earlier and no NOTIFY can. */
+  pollMs: number;
+  /**
+   * Longest idle sleep while LISTENing on INVENTORY_JOBS_CHANNEL (default 30 s): new and handed-back
+   * tasks NOTIFY, and the loop wakes when another replica's lease ends, so this is a safety net.
+   */
+  idlePollMs?: number;
+  /** Where to LISTEN (`notificationsOf(db)`); none (PGlite): look every `pollMs`. */
+  notifications?: Notifications;
 }
 
-/** Items per BatchUpsert when the job's options give no batch_size. */
-export const DEFAULT_BATCH_SIZE = 500;
-const MAX_BATCH_SIZE = 1000;
-
-class Stopped extends Error {}
-
-interface RunningJob {
-  controller: AbortController;
+interface RunningTask {
+  jobId: string;
+  stop(reason: StopReason): void;
   done: Promise<void>;
 }
 
 /**
- * Pull mode: for each task of a job, streams the plugin's Collect, upserts what it yields into
- * cloud-service in batches, reports progress and counters after every batch, records per-item
- * errors, and completes the task FINISHED (or FAILURE with the plugin's error). Runs in the
- * background of the replica that started the job; a cancel or timeout stops its streams.
+ * Pull mode as leased work in Postgres: each pull task is claimed by one replica (PullLeases),
+ * which streams the plugin's Collect, upserts what it yields into cloud-service in batches and
+ * after every batch stores counters and checkpoint in one transaction, renewing its lease as it
+ * goes. Shutting down hands tasks back; a replica that dies stops renewing and its tasks are
+ * reclaimed when the lease expires. Whoever takes a task over re-runs Collect (it has no resume
+ * token) and skips the items before the checkpoint, so counters come out exact.
  */
 export class PullCollection {
-  private readonly running = new Map<string, RunningJob>();
+  private readonly running = new Map<string, RunningTask>();
+  private closed = false;
+  private kicked = false;
+  private wake: (() => void) | undefined;
+  private loop: Promise<void> | undefined;
+  private subscription: ChannelSubscription | undefined;
 
   constructor(private readonly options: PullCollectionOptions) {}
 
-  start(job: JobRow, collector: CollectorRow, tasks: JobTaskRow[], authorization: string | null): void {
-    const controller = new AbortController();
-    const done = this.runJob(job, collector, tasks, authorization, controller.signal)
-      .catch((err) => this.options.logger.error({ err, job_id: job.jobId }, "pull collection failed"))
-      .finally(() => this.running.delete(job.jobId));
-    this.running.set(job.jobId, { controller, done });
+  /** Starts the claim loop (declared in service.ts). */
+  start(): void {
+    if (this.loop) return;
+    // A NOTIFY means a task to claim may have appeared; a (re)established or lost LISTEN means some may have gone unheard.
+    const kick = () => this.kick();
+    this.subscription = this.options.notifications?.listen(INVENTORY_JOBS_CHANNEL, { onNotify: kick, onListening: kick, onLost: kick });
+    this.loop = this.claimLoop();
   }
 
-  /** Stops a job's streams (it was canceled or timed out). */
+  /** A job was created here, or a slot freed: look for tasks now rather than at the next poll. */
+  kick(): void {
+    this.kicked = true;
+    this.wake?.();
+  }
+
+  /** What the job runs as (the collector's service identity, else the caller), sealed so that any replica can collect as it. */
+  sealAuthorization(authorization: string | null, jobId: string, serviceCredential?: string): string {
+    return this.options.credentials.seal(authorization, jobId, serviceCredential);
+  }
+
+  /** Stops this replica's streams of a job (it was canceled or timed out). */
   stop(jobId: string): void {
-    this.running.get(jobId)?.controller.abort(new Stopped("the job ended"));
+    for (const task of this.running.values()) if (task.jobId === jobId) task.stop("ended");
   }
 
-  isRunning(jobId: string): boolean {
-    return this.running.has(jobId);
-  }
-
+  /** Graceful shutdown: stops claiming, finishes the batches being written, hands every task back. */
   async close(): Promise<void> {
-    for (const job of this.running.values()) job.controller.abort(new Stopped("shutting down"));
-    await Promise.all([...this.running.values()].map((job) => job.done));
+    this.closed = true;
+    await this.subscription?.close();
+    this.wake?.();
+    await this.loop;
+    for (const task of this.running.values()) task.stop("handed back");
+    await Promise.all([...this.running.values()].map((task) => task.done));
   }
 
-  private async runJob(job: JobRow, collector: CollectorRow, tasks: JobTaskRow[], authorization: string | null, signal: AbortSignal): Promise<void> {
-    const queue = [...tasks];
-    const worker = async () => {
-      for (let task = queue.shift(); task && !signal.aborted; task = queue.shift()) {
-        await this.runTask(job, collector, task, authorization, signal);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(this.options.concurrency, tasks.length)) }, worker));
-  }
-
-  private async runTask(job: JobRow, collector: CollectorRow, task: JobTaskRow, authorization: string | null, signal: AbortSignal): Promise<void> {
-    const { store, identity, plugins, sink, logger } = this.options;
-    const scope = { domainId: task.domainId };
-    const log = logger.child({ job_id: job.jobId, job_task_id: task.jobTaskId, service_account_id: task.serviceAccountId });
-    const counts = { createdCount: 0, updatedCount: 0, errorCount: 0 };
-    let newErrors: string[] = [];
-    let seen = 0;
-    let batch: UpsertItem[] = [];
-    const recordError = (message: string) => {
-      counts.errorCount += 1;
-      newErrors.push(message);
-      if (newErrors.length > 200) newErrors = newErrors.slice(-100);
-    };
-    const batchSize = batchSizeOf(job.options);
-    const progress = new ProgressEstimate(await store.previousCollectionSize(task.domainId, task.collectorId, task.serviceAccountId));
-
-    const report = async () => {
-      const updated = await store.reportPull(scope, task.jobTaskId, { progress: progress.after(seen), ...counts, newErrors });
-      newErrors = [];
-      if (isFinal(updated.status)) throw new Stopped(`the task is ${updated.status}`);
-    };
-    // One batch is written while the next is read from the plugin: the stream and the writes overlap.
-    let writing: Promise<void> | undefined;
-    const write = async (items: UpsertItem[]) => {
-      const result = await sink.upsert(items, authorization, signal);
-      counts.createdCount += result.createdCount;
-      counts.updatedCount += result.updatedCount;
-      for (const error of result.errors) recordError(`resource ${error.resourceId || `#${error.index}`}: ${error.message}`);
-      // Failures beyond the listed ones still count.
-      counts.errorCount += result.failedCount - result.errors.length;
-      await report();
-    };
-    const flush = async () => {
-      await writing;
-      writing = undefined;
-      if (batch.length === 0) return;
-      const items = batch;
-      batch = [];
-      writing = write(items);
-      // Failures surface at the next flush; until then nobody awaits this promise.
-      writing.catch(() => {});
-    };
-    const drain = async () => {
-      await flush();
-      await writing;
-      writing = undefined;
-    };
-
-    try {
-      await report();
-      const account = await identity.serviceAccount(task.serviceAccountId, authorization);
-      if (!account) throw invalidParameter("Service account not found or not accessible", { service_account_id: task.serviceAccountId });
-      const secretId = task.secretId || account.secretId;
-      const secretData = secretId ? await identity.secretData(secretId, authorization) : {};
-      const timeoutMs = Math.max(1000, job.timeoutAt.getTime() - Date.now());
-      const stream = plugins.for(collector.pluginEndpoint).collect(
-        {
-          options: collector.pluginOptions,
-          secretData,
-          taskOptions: {
-            ...job.options,
-            service_account_id: task.serviceAccountId,
-            job_id: job.jobId,
-            job_task_id: task.jobTaskId,
-            service_account_data: account.data,
-          },
-        },
-        { signal, timeoutMs },
-      );
-      const provenance = {
-        collectorId: collector.collectorId,
-        jobTaskId: task.jobTaskId,
-        serviceAccountId: task.serviceAccountId,
-        provider: collector.provider,
-        workspaceId: collector.workspaceId,
-      };
-      for await (const message of stream) {
-        seen += 1;
-        if (message.state === CollectorCollectResponse_State.FAILURE) {
-          recordError(`${describeItem(message.resource)}: ${message.message || "the plugin could not collect it"}`);
-        } else {
-          const type = message.resourceType || CLOUD_SERVICE;
-          try {
-            if (type === CLOUD_SERVICE) batch.push(toUpsertItem(message.resource ?? {}, message.matchRules, provenance));
-            else if (type === CLOUD_SERVICE_TYPE) await sink.ensureType(message.resource ?? {}, authorization);
-            else recordError(`${describeItem(message.resource)}: unsupported resource_type ${type.slice(0, 64)}`);
-          } catch (err) {
-            if (!(err instanceof ItemRejected) && !(err instanceof ClientError)) throw err;
-            recordError(`${describeItem(message.resource)}: ${err.message}`);
+  private async claimLoop(): Promise<void> {
+    const { leases, logger, replicaId, leaseMs, pollMs, concurrency } = this.options;
+    while (!this.closed) {
+      this.kicked = false;
+      let delay = pollMs;
+      try {
+        const room = concurrency - this.running.size;
+        if (room > 0) {
+          const claimedTasks = await leases.claim(replicaId, leaseMs, room);
+          for (const claimed of claimedTasks) {
+            if (claimed.reclaimedFrom) logger.warn({ job_task_id: claimed.task.jobTaskId, previous_owner: claimed.reclaimedFrom, checkpoint: claimed.task.checkpoint }, "reclaimed a pull task whose lease expired");
+            this.run(claimed);
           }
+          if (claimedTasks.length === 0) delay = await this.idleDelay();
         }
-        if (batch.length >= batchSize) await flush();
+      } catch (err) {
+        logger.error({ err }, "could not claim pull tasks");
       }
-      await drain();
-      await store.completeTask(scope, task.jobTaskId, { status: "FINISHED", ...counts, deletedCount: 0, disconnectedCount: 0, finishedAt: new Date(), errors: newErrors });
-      log.info({ ...counts, seen }, "collection finished");
-    } catch (err) {
-      if (err instanceof Stopped || signal.aborted) {
-        log.info("collection stopped: the job ended");
-        return;
-      }
-      // What the plugin yielded before it failed is still written.
-      await drain().catch((flushErr) => log.warn({ err: flushErr }, "could not write the last batch"));
-      const reason = failureReason(err);
-      log.warn({ err, ...counts }, "collection failed");
-      await store
-        .completeTask(scope, task.jobTaskId, { status: "FAILURE", ...counts, deletedCount: 0, disconnectedCount: 0, finishedAt: new Date(), errors: [...newErrors, reason] })
-        .catch((completeErr) => log.error({ err: completeErr }, "could not record the failed collection"));
+      if (this.kicked || this.closed) continue;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, delay);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wake = undefined;
     }
   }
-}
 
-function batchSizeOf(options: JsonObject): number {
-  const size = options.batch_size;
-  return typeof size === "number" && Number.isInteger(size) && size > 0 ? Math.min(size, MAX_BATCH_SIZE) : DEFAULT_BATCH_SIZE;
-}
+  /**
+   * Nothing to claim: sleep until another replica's lease ends (a dead replica's task is taken over
+   * then), at most `idlePollMs` while a NOTIFY can wake us and `pollMs` otherwise.
+   */
+  private async idleDelay(): Promise<number> {
+    const { leases, pollMs } = this.options;
+    const cap = this.subscription?.listening ? Math.max(this.options.idlePollMs ?? 30_000, pollMs) : pollMs;
+    const until = await leases.msUntilClaimable([...this.running.keys()]);
+    // A few ms past the lease's end, so the claim sees it expired; a floor so rows another replica is claiming cannot spin us.
+    return until === undefined ? cap : Math.min(cap, Math.max(until + 10, 50));
+  }
 
-/** The line a failed task records: the error code and message, as the plugin or peer sent them. */
-function failureReason(err: unknown): string {
-  if (err instanceof PlatformError) return `${err.code}: ${err.message}`;
-  const failure = ClientError.from(err);
-  return `${failure.errorCode}: ${failure.message}`;
+  private run(claimed: ClaimedTask): void {
+    const { leases, logger, replicaId, leaseMs } = this.options;
+    const taskId = claimed.task.jobTaskId;
+    // The plugin's stream and the writes stop apart: a replica handing back stops reading but
+    // lets the batch being written finish and be checkpointed.
+    const streaming = new AbortController();
+    const writing = new AbortController();
+    let reason: StopReason | undefined;
+    const stop = (why: StopReason) => {
+      if (reason) return;
+      reason = why;
+      streaming.abort(new Stopped(why));
+      if (why !== "handed back") writing.abort(new Stopped(why));
+    };
+    let renewing: Promise<void> | undefined;
+    const renewal = setInterval(() => {
+      renewing ??= leases
+        .renew(taskId, replicaId, leaseMs)
+        .then((state) => {
+          if (state === "lost") stop("lease lost");
+          if (state === "ended") stop("ended");
+        })
+        .catch((err) => logger.warn({ err, job_task_id: taskId }, "could not renew a pull lease"))
+        .finally(() => (renewing = undefined));
+    }, Math.max(100, Math.floor(leaseMs / 3)));
+    // In the trace of the call that created the task (Collect), though a claim loop runs it: the
+    // plugin call, the writes to cloud-service and the job's end events continue that trace.
+    const attributes = { "cloudforet.job_id": claimed.task.jobId, "cloudforet.task_id": taskId };
+    const done = withTraceparent(claimed.task.traceparent, "collect task", attributes, () => collectTask(this.options, claimed, streaming.signal, writing.signal, () => reason))
+      .catch((err) => logger.error({ err, job_task_id: taskId }, "pull collection failed"))
+      .finally(async () => {
+        clearInterval(renewal);
+        streaming.abort(new Stopped("ended"));
+        await renewing;
+        if (reason === "handed back") await leases.release(taskId, replicaId).catch((err) => logger.warn({ err, job_task_id: taskId }, "could not hand a pull task back"));
+        this.running.delete(taskId);
+        if (!this.closed) this.kick();
+      });
+    this.running.set(taskId, { jobId: claimed.task.jobId, stop, done });
+  }
+
 }

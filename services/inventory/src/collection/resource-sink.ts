@@ -15,9 +15,15 @@ export interface SinkResult {
   errors: { index: number; message: string; resourceId: string }[];
 }
 
+/** The collection a batch belongs to (collector rules and change history use it). */
+export interface UpsertContext {
+  domainId: string;
+  jobId: string;
+}
+
 /** Where collected resources go: cloud-service, through its API only. */
 export interface ResourceSink {
-  upsert(items: UpsertItem[], authorization: string | null, signal?: AbortSignal): Promise<SinkResult>;
+  upsert(items: UpsertItem[], authorization: string | null, signal?: AbortSignal, context?: UpsertContext): Promise<SinkResult>;
   /** Registers a resource type a plugin reported; an existing one is fine. */
   ensureType(type: JsonObject, authorization: string | null): Promise<void>;
 }

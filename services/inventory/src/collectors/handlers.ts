@@ -1,26 +1,34 @@
 import type { JsonObject } from "@bufbuild/protobuf";
 import { Code, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
-import { invalidParameter, missingParameter, notFound, serviceUnavailable, timeout } from "@cloudforet/errors";
+import { ErrorCode, invalidParameter, missingParameter, notFound, PlatformError, serviceUnavailable, timeout } from "@cloudforet/errors";
 import { CollectorService } from "@cloudforet/proto/cloudforet/inventory/v1/collector_pb";
 import { ClientError, ErrorCategory } from "@cloudforet/resilience";
-import { callerOf } from "@cloudforet/runtime";
+import { callerOf, requireWorkspaceAccess } from "@cloudforet/runtime";
 import { randomUUID } from "node:crypto";
-import { assertCanWrite, scopeOf } from "../access/scope";
-import type { PluginClients } from "../collection/plugin-clients";
-import type { CollectorSchedule } from "../db/schema";
-import type { IdentityDirectory } from "../identity/identity-directory";
+import type { PluginClient, PluginClients } from "../collection/plugin-clients";
+import { hasPlugin, type PluginRouter } from "../plugins/plugin-router";
+import { validateVersionRef } from "../plugins/plugins";
+import { storedText } from "../jobs/stored-text";
+import { checkPluginMetadata } from "./plugin-metadata";
+import type { CollectorRow, CollectorSchedule } from "../db/schema";
+import type { IdentityDirectory } from "../identity-directory";
 import type { JobLauncher } from "../jobs/job-launcher";
 import { jobMessage } from "../jobs/to-message";
 import type { CollectorPatch, CollectorRepository } from "./repository";
-import { mergeTags, validateEndpoint, validateId, validateName, validateOptions, validateProvider, validateTags } from "./rules";
+import { validateEndpoint, validateId, validateName, validateOptions, validateProvider } from "./collectors";
 import { validateSchedule } from "./schedule-rules";
 import { collectorListMessage, collectorMessage } from "./to-message";
+import type { ScheduleRepository } from "../schedules/repository";
+import { scheduleFireListMessage } from "../schedules/to-message";
+import { mergeTags, tenantScope, validateTags } from "@cloudforet/query";
 
 export interface CollectorDeps {
   collectors: CollectorRepository;
   identity: IdentityDirectory;
   plugins: PluginClients;
   launcher: JobLauncher;
+  schedules: ScheduleRepository;
+  pluginRouter: PluginRouter;
 }
 
 const authorizationOf = (ctx: HandlerContext) => ctx.requestHeader.get("authorization");
@@ -31,7 +39,56 @@ function requireCollectorId(id: string): string {
 }
 
 export function collectorHandlers(deps: CollectorDeps): ServiceImpl<typeof CollectorService> {
-  const { collectors, identity, plugins, launcher } = deps;
+  const { collectors, identity, plugins, launcher, schedules, pluginRouter } = deps;
+
+  /**
+   * The plugin a collector calls: a raw endpoint, or a registry plugin (plugin_id with a version or
+   * alias, resolved at every call), never both; the registry reference must resolve now.
+   */
+  async function pluginReference(domainId: string, info: { endpoint: string; pluginId: string; pluginVersion: string }) {
+    const pluginEndpoint = validateEndpoint(info.endpoint, plugins.policy);
+    if (!info.pluginId) {
+      if (info.pluginVersion) throw missingParameter("plugin_info.plugin_id");
+      return { pluginEndpoint, pluginId: "", pluginVersion: "" };
+    }
+    if (pluginEndpoint) throw invalidParameter("Set plugin_info.endpoint or plugin_info.plugin_id, not both", { parameter: "plugin_info.plugin_id", value: info.pluginId });
+    const pluginId = validateId("plugin_info.plugin_id", info.pluginId);
+    const pluginVersion = validateVersionRef(info.pluginVersion, "plugin_info.plugin_version");
+    try {
+      await pluginRouter.resolve(domainId, pluginId, pluginVersion);
+    } catch (err) {
+      if (err instanceof PlatformError && err.code === ErrorCode.NOT_FOUND) throw invalidParameter("Unknown plugin", { parameter: "plugin_info.plugin_id", value: pluginId });
+      if (err instanceof PlatformError && err.code === ErrorCode.INVALID_PARAMETER) throw invalidParameter(err.message, { parameter: "plugin_info.plugin_version", value: pluginVersion });
+      throw err;
+    }
+    return { pluginEndpoint: "", pluginId, pluginVersion };
+  }
+
+  /**
+   * A schedule turned on needs the workspace's service identity, granted as the caller (a workspace
+   * owner); when that fails the schedule is kept and its fires say why (EnableSchedule then reports it).
+   */
+  async function ensureServiceIdentity(row: CollectorRow, ctx: HandlerContext): Promise<void> {
+    if (row.schedule?.enabled && hasPlugin(row) && !row.sealedServiceCredential) await launcher.serviceCredentialOf(row, authorizationOf(ctx));
+  }
+
+  /** Turns a collector's schedule on or off (it is kept either way). */
+  async function setScheduleEnabled(ctx: HandlerContext, collectorId: string, enabled: boolean) {
+    const id = requireCollectorId(collectorId);
+    const caller = callerOf(ctx);
+    const current = await collectors.get(tenantScope(caller), id);
+    if (!current) throw notFound("Collector not found", { collector_id: id });
+    requireWorkspaceAccess(caller, current.workspaceId, "write");
+    if (!current.schedule) throw invalidParameter("The collector has no schedule: set one with Update", { parameter: "collector_id", value: id });
+    if (enabled) {
+      if (!hasPlugin(current)) throw invalidParameter("The collector is push-only: a schedule needs a plugin to collect from", { parameter: "collector_id", value: id });
+      // Refused here (not later at a fire) when the caller cannot grant the service identity; a revoked one is replaced.
+      await launcher.usableServiceCredential(current, authorizationOf(ctx));
+    }
+    const row = await collectors.update(tenantScope(caller), id, (latest) => ({ schedule: latest.schedule ? { ...latest.schedule, enabled } : null }));
+    if (!row) throw notFound("Collector not found", { collector_id: id });
+    return { collector: collectorMessage(row) };
+  }
 
   async function workspaceFor(ctx: HandlerContext, requested: string): Promise<string> {
     const caller = callerOf(ctx);
@@ -43,7 +100,7 @@ export function collectorHandlers(deps: CollectorDeps): ServiceImpl<typeof Colle
       workspaceId = caller.workspaceIds[0];
     }
     validateId("workspace_id", workspaceId);
-    assertCanWrite(caller, workspaceId);
+    requireWorkspaceAccess(caller, workspaceId, "write");
     if (caller.domainAdmin && !(await identity.workspaceExists(workspaceId, authorizationOf(ctx)))) {
       throw invalidParameter("Unknown workspace", { parameter: "workspace_id", value: workspaceId });
     }
@@ -52,28 +109,29 @@ export function collectorHandlers(deps: CollectorDeps): ServiceImpl<typeof Colle
 
   return {
     async create(req, ctx) {
-      const scope = scopeOf(callerOf(ctx));
+      const scope = tenantScope(callerOf(ctx));
       const collectorId = req.collectorId ? validateId("collector_id", req.collectorId) : `collector-${randomUUID().slice(0, 8)}`;
       const name = validateName(req.name);
       const provider = validateProvider(req.provider);
-      const pluginEndpoint = validateEndpoint(req.pluginInfo?.endpoint ?? "");
+      const plugin = await pluginReference(scope.domainId, { endpoint: req.pluginInfo?.endpoint ?? "", pluginId: req.pluginInfo?.pluginId ?? "", pluginVersion: req.pluginInfo?.pluginVersion ?? "" });
       const pluginOptions = validateOptions(req.pluginInfo?.options ?? {}, "plugin_info.options");
       const schedule: CollectorSchedule | null = req.schedule ? validateSchedule(req.schedule) : null;
       const tags = validateTags(req.tags);
       const workspaceId = await workspaceFor(ctx, req.workspaceId);
-      const row = await collectors.create({ domainId: scope.domainId, collectorId, workspaceId, name, provider, pluginEndpoint, pluginOptions, schedule, tags });
+      const row = await collectors.create({ domainId: scope.domainId, collectorId, workspaceId, name, provider, ...plugin, pluginOptions, schedule, tags });
+      await ensureServiceIdentity(row, ctx);
       return collectorMessage(row);
     },
 
     async get(req, ctx) {
       const id = requireCollectorId(req.collectorId);
-      const row = await collectors.get(scopeOf(callerOf(ctx)), id);
+      const row = await collectors.get(tenantScope(callerOf(ctx)), id);
       if (!row) throw notFound("Collector not found", { collector_id: id });
       return collectorMessage(row);
     },
 
     async list(req, ctx) {
-      const { results, total_count } = await collectors.list(scopeOf(callerOf(ctx)), req.query ?? {});
+      const { results, total_count } = await collectors.list(tenantScope(callerOf(ctx)), req.query ?? {});
       return { results: results.map(collectorListMessage), totalCount: total_count };
     },
 
@@ -82,44 +140,50 @@ export function collectorHandlers(deps: CollectorDeps): ServiceImpl<typeof Colle
       const patch: CollectorPatch = {};
       if (req.name !== undefined) patch.name = validateName(req.name);
       if (req.pluginInfo) {
-        patch.pluginEndpoint = validateEndpoint(req.pluginInfo.endpoint);
+        Object.assign(patch, await pluginReference(callerOf(ctx).domainId, req.pluginInfo));
         patch.pluginOptions = validateOptions(req.pluginInfo.options ?? {}, "plugin_info.options");
         patch.pluginMetadata = {};
       }
       if (req.clearSchedule) patch.schedule = null;
       else if (req.schedule) patch.schedule = validateSchedule(req.schedule);
       const caller = callerOf(ctx);
-      const row = await collectors.update(scopeOf(caller), id, (current) => {
-        assertCanWrite(caller, current.workspaceId);
+      const row = await collectors.update(tenantScope(caller), id, (current) => {
+        requireWorkspaceAccess(caller, current.workspaceId, "write");
         const tagsChanged = Object.keys(req.tags).length > 0 || req.removeTags.length > 0;
         return tagsChanged ? { ...patch, tags: mergeTags(current.tags, req.tags, req.removeTags) } : patch;
       });
       if (!row) throw notFound("Collector not found", { collector_id: id });
+      if (patch.schedule) await ensureServiceIdentity(row, ctx);
       return collectorMessage(row);
     },
 
     async delete(req, ctx) {
       const id = requireCollectorId(req.collectorId);
       const caller = callerOf(ctx);
-      const current = await collectors.get(scopeOf(caller), id);
+      const current = await collectors.get(tenantScope(caller), id);
       if (!current) throw notFound("Collector not found", { collector_id: id });
-      assertCanWrite(caller, current.workspaceId);
-      if (!(await collectors.delete(scopeOf(caller), id))) throw notFound("Collector not found", { collector_id: id });
+      requireWorkspaceAccess(caller, current.workspaceId, "write");
+      if (!(await collectors.delete(tenantScope(caller), id))) throw notFound("Collector not found", { collector_id: id });
       return {};
     },
 
     async verify(req, ctx) {
       const caller = callerOf(ctx);
       const id = requireCollectorId(req.collectorId);
-      const collector = await collectors.get(scopeOf(caller), id);
+      const collector = await collectors.get(tenantScope(caller), id);
       if (!collector) throw notFound("Collector not found", { collector_id: id });
-      assertCanWrite(caller, collector.workspaceId);
-      if (!collector.pluginEndpoint) throw invalidParameter("The collector is push-only: it has no plugin to verify", { parameter: "collector_id", value: id });
-      const plugin = plugins.for(collector.pluginEndpoint);
+      requireWorkspaceAccess(caller, collector.workspaceId, "write");
+      if (!hasPlugin(collector)) throw invalidParameter("The collector is push-only: it has no plugin to verify", { parameter: "collector_id", value: id });
+      // A registry plugin: the endpoint its version (or alias) routes to now, failing over as its calls do.
+      const targets = await pluginRouter.targetsOf(collector);
+      const plugin = {
+        init: (request: Parameters<PluginClient["init"]>[0], options: { timeoutMs: number }) => pluginRouter.call(targets, (url) => plugins.for(url).init(request, options)),
+        verify: (request: Parameters<PluginClient["verify"]>[0], options: { timeoutMs: number }) => pluginRouter.call(targets, (url) => plugins.for(url).verify(request, options)),
+      };
       const answer = { collectorId: id, serviceAccountId: req.serviceAccountId, success: true, message: "", metadata: {} as JsonObject };
       try {
         const init = await plugin.init({ options: collector.pluginOptions }, { timeoutMs: 30_000 });
-        answer.metadata = init.metadata ?? {};
+        answer.metadata = checkPluginMetadata(init.metadata ?? {}, plugins.maxMetadataBytes);
         await collectors.storeMetadata(collector.domainId, id, answer.metadata);
         if (req.serviceAccountId) {
           validateId("service_account_id", req.serviceAccountId);
@@ -131,12 +195,25 @@ export function collectorHandlers(deps: CollectorDeps): ServiceImpl<typeof Colle
       } catch (err) {
         if (!(err instanceof ClientError)) throw err;
         if (err.category === ErrorCategory.AUTH || err.category === ErrorCategory.VALIDATION || err.category === ErrorCategory.PERMISSION) {
-          return { ...answer, success: false, message: `${err.errorCode}: ${err.message}` };
+          return { ...answer, success: false, message: storedText(`${err.errorCode}: ${err.message}`) };
         }
         if (err.grpcCode === Code.DeadlineExceeded) throw timeout("The plugin did not answer in time", { collector_id: id });
         throw serviceUnavailable(`The plugin cannot be reached: ${err.message}`, { collector_id: id });
       }
       return answer;
+    },
+
+    async enableSchedule(req, ctx) {
+      return setScheduleEnabled(ctx, req.collectorId, true);
+    },
+
+    async disableSchedule(req, ctx) {
+      return setScheduleEnabled(ctx, req.collectorId, false);
+    },
+
+    async listScheduleFires(req, ctx) {
+      const { results, total_count } = await schedules.listFires(tenantScope(callerOf(ctx)), req.query ?? {});
+      return { results: results.map(scheduleFireListMessage), totalCount: total_count };
     },
 
     async collect(req, ctx) {

@@ -4,10 +4,11 @@ import type { Database } from "@cloudforet/db";
 import { isUniqueViolation } from "@cloudforet/db";
 import { conflict, illegalTransition } from "@cloudforet/errors";
 import { enqueueEvent, eventSubject } from "@cloudforet/events";
-import { col, defineQueryFields, json, listWith, type QueryInput } from "@cloudforet/query";
-import { scopeCondition, type Scope } from "../access/scope";
+import { col, defineQueryFields, json, listWith, type QueryInput, scopeCondition, type TenantScope } from "@cloudforet/query";
 import { collectors, jobs, outbox, type CollectorRow, type CollectorSchedule } from "../db/schema";
 import { RUNNING_STATUSES } from "../jobs/status";
+import { nextFireTime } from "../schedules/next-fire";
+import { noticeSchedulesChanged } from "../schedules/schedule-notices";
 
 export const collectorFields = defineQueryFields(
   {
@@ -15,11 +16,14 @@ export const collectorFields = defineQueryFields(
     name: col(collectors.name),
     provider: col(collectors.provider),
     plugin_endpoint: col(collectors.pluginEndpoint),
+    plugin_id: col(collectors.pluginId),
+    plugin_version: col(collectors.pluginVersion),
     plugin_options: json(collectors.pluginOptions),
     plugin_metadata: json(collectors.pluginMetadata),
     schedule: json(collectors.schedule),
     tags: json(collectors.tags),
     last_collected_at: col(collectors.lastCollectedAt, "datetime"),
+    next_fire_at: col(collectors.nextFireAt, "datetime"),
     workspace_id: col(collectors.workspaceId),
     domain_id: col(collectors.domainId),
     created_at: col(collectors.createdAt, "datetime"),
@@ -35,14 +39,17 @@ export interface NewCollector {
   name: string;
   provider: string;
   pluginEndpoint: string;
+  /** A registry plugin instead of pluginEndpoint ("" for none), with a version or alias. */
+  pluginId: string;
+  pluginVersion: string;
   pluginOptions: JsonObject;
   schedule: CollectorSchedule | null;
   tags: Record<string, string>;
 }
 
-export type CollectorPatch = Partial<Pick<CollectorRow, "name" | "pluginEndpoint" | "pluginOptions" | "pluginMetadata" | "schedule" | "tags">>;
+export type CollectorPatch = Partial<Pick<CollectorRow, "name" | "pluginEndpoint" | "pluginId" | "pluginVersion" | "pluginOptions" | "pluginMetadata" | "schedule" | "tags">>;
 
-const inScope = (scope: Scope) => scopeCondition(scope, { domainId: collectors.domainId, workspaceId: collectors.workspaceId });
+const inScope = (scope: TenantScope) => scopeCondition(scope, { domainId: collectors.domainId, workspaceId: collectors.workspaceId });
 const collectorEvent = (event: string) => eventSubject("inventory", "collector", event);
 
 export class CollectorRepository {
@@ -54,7 +61,11 @@ export class CollectorRepository {
   async create(input: NewCollector): Promise<CollectorRow> {
     try {
       const row = await this.db.transaction(async (tx) => {
-        const [created] = await tx.insert(collectors).values(input).returning();
+        const [created] = await tx
+          .insert(collectors)
+          .values({ ...input, nextFireAt: nextFireTime(input.schedule, new Date()) })
+          .returning();
+        if (created.nextFireAt) await noticeSchedulesChanged(tx);
         await enqueueEvent(tx, outbox, {
           subject: collectorEvent("created"),
           domainId: input.domainId,
@@ -70,17 +81,17 @@ export class CollectorRepository {
     }
   }
 
-  async get(scope: Scope, collectorId: string): Promise<CollectorRow | undefined> {
+  async get(scope: TenantScope, collectorId: string): Promise<CollectorRow | undefined> {
     const [row] = await this.db.select().from(collectors).where(and(eq(collectors.collectorId, collectorId), inScope(scope)));
     return row;
   }
 
-  list(scope: Scope, query: QueryInput) {
+  list(scope: TenantScope, query: QueryInput) {
     return listWith(this.db, collectors, collectorFields, query, inScope(scope));
   }
 
   /** Applies a patch built from the current row, under a row lock. */
-  async update(scope: Scope, collectorId: string, build: (current: CollectorRow) => CollectorPatch): Promise<CollectorRow | undefined> {
+  async update(scope: TenantScope, collectorId: string, build: (current: CollectorRow) => CollectorPatch): Promise<CollectorRow | undefined> {
     const row = await this.db.transaction(async (tx) => {
       const [current] = await tx
         .select()
@@ -88,9 +99,14 @@ export class CollectorRepository {
         .where(and(eq(collectors.collectorId, collectorId), inScope(scope)))
         .for("update");
       if (!current) return undefined;
+      const patch = build(current);
+      const now = new Date();
+      // A changed, enabled or disabled schedule starts afresh from now: fires missed while it was off are not caught up.
+      const schedule = "schedule" in patch ? { nextFireAt: nextFireTime(patch.schedule ?? null, now) } : {};
+      if ("schedule" in patch) await noticeSchedulesChanged(tx);
       const [updated] = await tx
         .update(collectors)
-        .set({ ...build(current), updatedAt: new Date() })
+        .set({ ...patch, ...schedule, updatedAt: now })
         .where(and(eq(collectors.domainId, current.domainId), eq(collectors.collectorId, collectorId)))
         .returning();
       await enqueueEvent(tx, outbox, { subject: collectorEvent("updated"), domainId: current.domainId, data: { collector_id: collectorId, workspace_id: current.workspaceId } });
@@ -98,6 +114,14 @@ export class CollectorRepository {
     });
     if (row) this.onCommit();
     return row;
+  }
+
+  /** Keeps the sealed credential of the collector's service identity (CollectionCredentials.sealServiceCredential). */
+  async storeServiceCredential(domainId: string, collectorId: string, sealed: string): Promise<void> {
+    await this.db
+      .update(collectors)
+      .set({ sealedServiceCredential: sealed })
+      .where(and(eq(collectors.domainId, domainId), eq(collectors.collectorId, collectorId)));
   }
 
   /** Stores what the plugin's Init said about itself. */
@@ -109,7 +133,7 @@ export class CollectorRepository {
   }
 
   /** Deletes the collector unless one of its jobs is running; false when it is not in scope. */
-  async delete(scope: Scope, collectorId: string): Promise<boolean> {
+  async delete(scope: TenantScope, collectorId: string): Promise<boolean> {
     const deleted = await this.db.transaction(async (tx) => {
       const [current] = await tx
         .select()

@@ -52,7 +52,19 @@ export function validateTimezone(timezone: string): string {
   }
 }
 
-export function validateSchedule(schedule: { enabled: boolean; cron: string; timezone: string }): CollectorSchedule {
+/** The longest interval between fires: 31 days. */
+const MAX_INTERVAL_SECONDS = 31 * 24 * 3600;
+
+/** A cron schedule (`cron`, `timezone`) or an interval one (`interval_seconds`), exactly one of the two. */
+export function validateSchedule(schedule: { enabled: boolean; cron: string; timezone: string; intervalSeconds?: number }): CollectorSchedule {
+  const interval = schedule.intervalSeconds ?? 0;
+  if (interval !== 0) {
+    if (schedule.cron) throw invalidParameter("Give either schedule.cron or schedule.interval_seconds, not both", { parameter: "schedule.interval_seconds" });
+    if (!Number.isInteger(interval) || interval < 1 || interval > MAX_INTERVAL_SECONDS) {
+      throw invalidParameter(`schedule.interval_seconds must be from 1 to ${MAX_INTERVAL_SECONDS}`, { parameter: "schedule.interval_seconds", value: String(interval) });
+    }
+    return { enabled: schedule.enabled, cron: "", timezone: validateTimezone(schedule.timezone), intervalSeconds: interval };
+  }
   if (!schedule.cron) throw invalidParameter("Missing required field", { parameter: "schedule.cron" });
   return { enabled: schedule.enabled, cron: validateCron(schedule.cron), timezone: validateTimezone(schedule.timezone) };
 }

@@ -4,14 +4,20 @@ import type { CollectorRow, CollectorSchedule } from "../db/schema";
 
 const at = (value: unknown) => (value instanceof Date ? timestampFromDate(value) : undefined);
 
+/** The schedule as stored, with when it fires next (unset while disabled). */
+function scheduleMessage(schedule: CollectorSchedule | null | undefined, nextFireAt: unknown) {
+  if (!schedule) return undefined;
+  return { enabled: schedule.enabled, cron: schedule.cron, timezone: schedule.timezone, intervalSeconds: schedule.intervalSeconds ?? 0, nextFireAt: at(nextFireAt) };
+}
+
 /** Every field of a collector (Create/Get/Update responses share it). */
 export function collectorMessage(row: CollectorRow) {
   return {
     collectorId: row.collectorId,
     name: row.name,
     provider: row.provider,
-    pluginInfo: { endpoint: row.pluginEndpoint, options: row.pluginOptions, metadata: row.pluginMetadata },
-    schedule: row.schedule ?? undefined,
+    pluginInfo: { endpoint: row.pluginEndpoint, options: row.pluginOptions, metadata: row.pluginMetadata, pluginId: row.pluginId, pluginVersion: row.pluginVersion },
+    schedule: scheduleMessage(row.schedule, row.nextFireAt),
     tags: row.tags,
     lastCollectedAt: at(row.lastCollectedAt),
     workspaceId: row.workspaceId,
@@ -23,7 +29,7 @@ export function collectorMessage(row: CollectorRow) {
 
 /** A List result (the query language's projection; absent fields stay unset). */
 export function collectorListMessage(row: Record<string, unknown>) {
-  const hasPlugin = "plugin_endpoint" in row || "plugin_options" in row || "plugin_metadata" in row;
+  const hasPlugin = "plugin_endpoint" in row || "plugin_options" in row || "plugin_metadata" in row || "plugin_id" in row || "plugin_version" in row;
   return {
     collectorId: row.collector_id as string | undefined,
     name: row.name as string | undefined,
@@ -33,9 +39,11 @@ export function collectorListMessage(row: Record<string, unknown>) {
           endpoint: (row.plugin_endpoint as string | undefined) ?? "",
           options: row.plugin_options as JsonObject | undefined,
           metadata: row.plugin_metadata as JsonObject | undefined,
+          pluginId: (row.plugin_id as string | undefined) ?? "",
+          pluginVersion: (row.plugin_version as string | undefined) ?? "",
         }
       : undefined,
-    schedule: (row.schedule as CollectorSchedule | null | undefined) ?? undefined,
+    schedule: scheduleMessage(row.schedule as CollectorSchedule | null | undefined, row.next_fire_at),
     tags: row.tags as Record<string, string> | undefined,
     lastCollectedAt: at(row.last_collected_at),
     workspaceId: row.workspace_id as string | undefined,

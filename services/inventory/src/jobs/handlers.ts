@@ -2,19 +2,20 @@ import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import { missingParameter, notFound } from "@cloudforet/errors";
 import { JobService, JobServiceWatchResponse_Kind } from "@cloudforet/proto/cloudforet/inventory/v1/job_pb";
-import { callerOf } from "@cloudforet/runtime";
-import { assertCanWrite, scopeOf } from "../access/scope";
+import { callerOf, requireWorkspaceAccess } from "@cloudforet/runtime";
 import type { PullCollection } from "../collection/pull-collection";
-import { validateId } from "../collectors/rules";
+import { validateId } from "../collectors/collectors";
 import { jobFromEvent, taskFromEvent } from "./job-events";
 import type { JobLauncher } from "./job-launcher";
-import type { JobStore } from "./job-store";
 import type { JobWatchHub } from "./job-watch";
 import { isFinal } from "./status";
-import { jobCreatedMessage, jobListMessage, jobMessage, taskMessage } from "./to-message";
+import { taskMessage } from "../job-tasks/to-message";
+import type { JobRepository } from "./repository";
+import { jobCreatedMessage, jobListMessage, jobMessage } from "./to-message";
+import { tenantScope } from "@cloudforet/query";
 
 export interface JobDeps {
-  store: JobStore;
+  jobs: JobRepository;
   launcher: JobLauncher;
   pull: PullCollection;
   hub: JobWatchHub;
@@ -27,7 +28,7 @@ function requireJobId(id: string): string {
 
 const authorizationOf = (ctx: HandlerContext) => ctx.requestHeader.get("authorization");
 
-export function jobHandlers({ store, launcher, pull, hub }: JobDeps): ServiceImpl<typeof JobService> {
+export function jobHandlers({ jobs, launcher, pull, hub }: JobDeps): ServiceImpl<typeof JobService> {
   return {
     async create(req, ctx) {
       const job = await launcher.launch(
@@ -39,43 +40,52 @@ export function jobHandlers({ store, launcher, pull, hub }: JobDeps): ServiceImp
 
     async get(req, ctx) {
       const id = requireJobId(req.jobId);
-      const job = await store.getJob(scopeOf(callerOf(ctx)), id);
+      const job = await jobs.getJob(tenantScope(callerOf(ctx)), id);
       if (!job) throw notFound("Job not found", { job_id: id });
       return jobMessage(job);
     },
 
     async list(req, ctx) {
-      const { results, total_count } = await store.listJobs(scopeOf(callerOf(ctx)), req.query ?? {});
+      const { results, total_count } = await jobs.listJobs(tenantScope(callerOf(ctx)), req.query ?? {});
       return { results: results.map(jobListMessage), totalCount: total_count };
     },
 
     async cancel(req, ctx) {
       const id = requireJobId(req.jobId);
       const caller = callerOf(ctx);
-      const current = await store.getJob(scopeOf(caller), id);
+      const current = await jobs.getJob(tenantScope(caller), id);
       if (!current) throw notFound("Job not found", { job_id: id });
-      assertCanWrite(caller, current.workspaceId);
-      const job = await store.cancelJob(scopeOf(caller), id);
+      requireWorkspaceAccess(caller, current.workspaceId, "write");
+      const job = await jobs.cancelJob(tenantScope(caller), id);
       pull.stop(id);
       return jobMessage(job);
     },
 
     async *watch(req, ctx) {
       const id = requireJobId(req.jobId);
-      const scope = scopeOf(callerOf(ctx));
-      if (!(await store.getJob(scope, id))) throw notFound("Job not found", { job_id: id });
+      const scope = tenantScope(callerOf(ctx));
+      if (!(await jobs.getJob(scope, id))) throw notFound("Job not found", { job_id: id });
       const stop = new AbortController();
       const onAbort = () => stop.abort();
       ctx.signal.addEventListener("abort", onAbort, { once: true });
       try {
         // Follow first, then read: a change between the two is buffered, and skipped if the snapshot has it.
         const changes = hub.follow(id, stop.signal);
-        const snapshot = await store.getJob(scope, id);
+        const snapshot = await jobs.getJob(scope, id);
         if (!snapshot) throw notFound("Job not found", { job_id: id });
         yield { kind: JobServiceWatchResponse_Kind.SNAPSHOT, job: jobMessage(snapshot), eventTime: timestampFromDate(new Date()) };
         if (isFinal(snapshot.status)) return;
         let version = snapshot.version;
         for await (const change of changes) {
+          if ("missed" in change) {
+            // The bus lost events of this job: the database says where it is now.
+            const current = await jobs.getJob(scope, id);
+            if (!current || current.version <= version) continue;
+            version = current.version;
+            yield { kind: JobServiceWatchResponse_Kind.SNAPSHOT, job: jobMessage(current), eventTime: timestampFromDate(new Date()) };
+            if (isFinal(current.status)) return;
+            continue;
+          }
           if (change.data.version <= version) continue;
           version = change.data.version;
           const job = jobFromEvent(change.data.job);

@@ -1,10 +1,12 @@
-import { eventSubject } from "@cloudforet/events";
+import { create, toJson, type JsonObject } from "@bufbuild/protobuf";
+import { eventSubject, inventorySubjects, type PayloadJson } from "@cloudforet/events";
+import { JobEventSchema, type JobEvent } from "@cloudforet/proto/cloudforet/inventory/v1/events_pb";
 import type { JobRow, JobTaskRow } from "../db/schema";
 
 /** Subjects of job and task events: `cloudforet.inventory.job.<event>` and `cloudforet.inventory.job_task.<event>`. */
 export const jobSubject = (event: string) => eventSubject("inventory", "job", event);
 export const taskSubject = (event: string) => eventSubject("inventory", "job_task", event);
-export const JOB_SUBJECTS = ["cloudforet.inventory.job.>", "cloudforet.inventory.job_task.>"];
+export const JOB_SUBJECTS = [inventorySubjects.everyJobEvent, inventorySubjects.everyJobTaskEvent];
 
 /** A row as JSON: dates as ISO strings. */
 type Jsonified<T> = { [K in keyof T]: T[K] extends Date ? string : T[K] extends Date | null ? string | null : T[K] };
@@ -13,32 +15,14 @@ export type JobJson = Jsonified<JobRow>;
 export type JobTaskJson = Jsonified<JobTaskRow>;
 
 /**
- * What every job and task event carries: the job after the change (its `version` orders events)
- * and, for task events, the task. Flat copies of the task's key fields make the event easy to
- * consume (cloud-service's sweep reads them).
+ * What every job and task event carries (JobEvent in proto/cloudforet/inventory/v1/events.proto,
+ * as JSON with its field names): the job after the change (its `version` orders events) and, for
+ * task events, the task, whose rows are typed here. Flat copies of the task's key fields make the
+ * event easy to consume (cloud-service's sweep reads them).
  */
-export interface JobEventData {
-  job_id: string;
-  version: number;
-  /** The task's status for task events, the job's for job events. */
-  status: string;
-  job: JobJson;
-  task?: JobTaskJson;
-  job_task_id?: string;
-  collector_id: string;
-  /** Set on `job.finished`. */
-  collector_name?: string;
-  service_account_id?: string;
-  workspace_id: string;
-  domain_id: string;
-  /** The job's counters (task events: the task's). */
-  created_count: number;
-  updated_count: number;
-  deleted_count: number;
-  error_count: number;
-}
+export type JobEventData = Omit<PayloadJson<JobEvent>, "job" | "task" | "tags"> & { job: JobJson; task?: JobTaskJson };
 
-function toJson<T extends object>(row: T): Jsonified<T> {
+function rowJson<T extends object>(row: T): Jsonified<T> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(row)) out[key] = value instanceof Date ? value.toISOString() : value;
   return out as Jsonified<T>;
@@ -52,21 +36,24 @@ function fromJson<T>(json: object, dateKeys: string[]): T {
 
 export function jobEventData(job: JobRow, task?: JobTaskRow, collectorName?: string): JobEventData {
   const counters = task ?? job;
-  return {
-    job_id: job.jobId,
+  const event = create(JobEventSchema, {
+    jobId: job.jobId,
     version: job.version,
     status: task ? task.status : job.status,
-    job: toJson(job),
-    ...(task ? { task: toJson(task), job_task_id: task.jobTaskId, service_account_id: task.serviceAccountId } : {}),
-    collector_id: job.collectorId,
-    ...(collectorName !== undefined ? { collector_name: collectorName } : {}),
-    workspace_id: job.workspaceId,
-    domain_id: job.domainId,
-    created_count: counters.createdCount,
-    updated_count: counters.updatedCount,
-    deleted_count: counters.deletedCount,
-    error_count: counters.errorCount,
-  };
+    job: rowJson(job) as JsonObject,
+    ...(task ? { task: rowJson(task) as JsonObject, jobTaskId: task.jobTaskId, serviceAccountId: task.serviceAccountId, startedAt: task.startedAt?.toISOString() } : {}),
+    collectorId: job.collectorId,
+    collectorName,
+    workspaceId: job.workspaceId,
+    domainId: job.domainId,
+    createdCount: counters.createdCount,
+    updatedCount: counters.updatedCount,
+    deletedCount: counters.deletedCount,
+    errorCount: counters.errorCount,
+  });
+  // Inventory sets no tags: the empty map stays out of the JSON.
+  const { tags: _none, ...data } = toJson(JobEventSchema, event, { useProtoFieldName: true, alwaysEmitImplicit: true }) as JsonObject;
+  return data as unknown as JobEventData;
 }
 
 export function jobFromEvent(json: JobJson): JobRow {

@@ -11,6 +11,14 @@ export interface JobChange {
   data: JobEventData;
 }
 
+/** Job changes may have been missed (the bus had to recreate this process's consumer): re-read the job. */
+export interface ChangesMissed {
+  missed: true;
+}
+
+const CHANGES_MISSED: ChangesMissed = Object.freeze({ missed: true });
+const EVERY_JOB = "*";
+
 /**
  * Follows every job and task event of the bus with one subscription per process and hands each
  * to whoever watches that job (JobService.Watch, the pull loop's stop signal). Events reach every
@@ -37,7 +45,12 @@ export class JobWatchHub {
       handler: (event: PlatformEvent<JobEventData>) => {
         if (!event.data?.job_id) return;
         this.changes.emit(event.data.job_id, { subject: event.subject, occurredAt: event.occurredAt, data: event.data } satisfies JobChange);
-        this.changes.emit("*", { subject: event.subject, occurredAt: event.occurredAt, data: event.data } satisfies JobChange);
+        this.changes.emit(EVERY_JOB, { subject: event.subject, occurredAt: event.occurredAt, data: event.data } satisfies JobChange);
+      },
+      // The consumer delivers new events only, so what happened while it was gone is lost: tell every watcher.
+      onGap: () => {
+        // ("error" is the listener `on()` adds next to each job's.)
+        for (const jobId of this.changes.eventNames()) if (jobId !== EVERY_JOB && jobId !== "error") this.changes.emit(jobId, CHANGES_MISSED);
       },
     });
     this.logger.debug({ durable: this.subscription.durable }, "following job events");
@@ -45,14 +58,15 @@ export class JobWatchHub {
 
   /**
    * Changes of one job until `signal` aborts, buffered from this call on: call it before reading
-   * the job's snapshot so nothing between the two is lost.
+   * the job's snapshot so nothing between the two is lost. A `ChangesMissed` means the follower
+   * must read the job again.
    */
-  follow(jobId: string, signal: AbortSignal): AsyncIterable<JobChange> {
+  follow(jobId: string, signal: AbortSignal): AsyncIterable<JobChange | ChangesMissed> {
     const events = on(this.changes, jobId, { signal });
     return {
       async *[Symbol.asyncIterator]() {
         try {
-          for await (const [change] of events) yield change as JobChange;
+          for await (const [change] of events) yield change as JobChange | ChangesMissed;
         } catch (err) {
           if (!signal.aborted) throw err;
         }
@@ -62,8 +76,8 @@ export class JobWatchHub {
 
   /** Calls `listener` for every job change; returns the unsubscribe function. */
   onEveryChange(listener: (change: JobChange) => void): () => void {
-    this.changes.on("*", listener);
-    return () => this.changes.off("*", listener);
+    this.changes.on(EVERY_JOB, listener);
+    return () => this.changes.off(EVERY_JOB, listener);
   }
 
   async close(): Promise<void> {

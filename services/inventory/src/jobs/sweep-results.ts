@@ -1,8 +1,8 @@
 import type { Database } from "@cloudforet/db";
-import { ProcessedEvents, type EventBus, type EventSubscription } from "@cloudforet/events";
+import { ProcessedEvents, type EventBus, type EventSubscription, cloudServiceSubjects } from "@cloudforet/events";
 import type { Logger } from "pino";
 import { processedEvents } from "../db/schema";
-import type { JobStore } from "./job-store";
+import type { JobTasks } from "../job-tasks/job-tasks";
 
 /** cloud-service's answer to a finished task: what its end-of-collection sweep did. */
 interface SweptResources {
@@ -11,11 +11,11 @@ interface SweptResources {
   deleted_count: number;
 }
 
-export const SWEPT_SUBJECT = "cloudforet.cloud_service.cloud_service.swept";
+export const SWEPT_SUBJECT = cloudServiceSubjects.cloudServiceSwept;
 const consumer = "inventory-sweep-results";
 
 /** Adds cloud-service's disconnect/delete counts to the task they belong to (and its job). */
-export function followSweepResults(options: { db: Database; bus: EventBus; store: JobStore; logger: Logger; kickOutbox: () => void }): Promise<EventSubscription> {
+export function followSweepResults(options: { db: Database; bus: EventBus; tasks: JobTasks; logger: Logger; kickOutbox: () => void }): Promise<EventSubscription> {
   const processed = new ProcessedEvents(options.db, processedEvents);
   return options.bus.subscribe<SweptResources>({
     durable: consumer,
@@ -24,7 +24,7 @@ export function followSweepResults(options: { db: Database; bus: EventBus; store
       const data = event.data;
       if (!event.domainId || typeof data?.job_task_id !== "string") return;
       const counts = { disconnectedCount: nonNegative(data.disconnected_count), deletedCount: nonNegative(data.deleted_count) };
-      const result = await processed.runOnce(consumer, event.id, (tx) => options.store.addSweepResult(event.domainId!, data.job_task_id, counts, tx));
+      const result = await processed.runOnce(consumer, event.id, (tx) => options.tasks.addSweepResult(event.domainId!, data.job_task_id, counts, tx));
       if (!result.duplicate) options.kickOutbox();
     },
   });

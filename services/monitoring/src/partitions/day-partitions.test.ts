@@ -52,7 +52,7 @@ describe.each(["postgres", "pglite"] as const)("day partitions on %s", (kind) =>
   const sample = (iso: string, value: number) => ({ resourceId: "vm-1", metricName: "cpu", value, unit: "", at: Date.parse(iso), dimensions: {} });
 
   it("creates a day's partition on its first write and stores multi-day batches", async () => {
-    await repo.insert("domain-a", [sample("2024-01-14T23:59:59.999Z", 1), sample("2024-01-15T00:00:00Z", 2), sample("2024-01-16T12:00:00Z", 3)]);
+    await repo.insert("domain-a", "", [sample("2024-01-14T23:59:59.999Z", 1), sample("2024-01-15T00:00:00Z", 2), sample("2024-01-16T12:00:00Z", 3)]);
     expect(await names()).toEqual(["metrics_p20240114", "metrics_p20240115", "metrics_p20240116"]);
     expect(await count()).toBe(3);
   });
@@ -67,9 +67,9 @@ describe.each(["postgres", "pglite"] as const)("day partitions on %s", (kind) =>
 
   it("recreates a partition another process dropped behind this one's back", async () => {
     const other = new DayPartitions(handle.db);
-    await repo.insert("domain-a", [sample("2024-01-17T01:00:00Z", 4)]);
+    await repo.insert("domain-a", "", [sample("2024-01-17T01:00:00Z", 4)]);
     await other.dropBefore(new Date("2024-01-18T00:00:00Z")); // this repo still believes 2024-01-17 exists
-    await repo.insert("domain-a", [sample("2024-01-17T02:00:00Z", 5)]);
+    await repo.insert("domain-a", "", [sample("2024-01-17T02:00:00Z", 5)]);
     expect(await names()).toEqual(["metrics_p20240117"]);
     expect(await count()).toBe(1);
   });

@@ -1,9 +1,18 @@
 import type { Logger } from "pino";
-import type { DayPartitions } from "./day-partitions";
+import { DAY_MS, type DayPartitions } from "./day-partitions";
 
-/** Drops expired day partitions (and runs `prepare`, e.g. creating tomorrow's) at start and then every `intervalMs`. */
+/** Past midnight before sweeping, so "now" is surely in the new day on this clock. */
+const MIDNIGHT_SLACK_MS = 1_000;
+
+/**
+ * Drops expired day partitions (and runs `prepare`, e.g. creating tomorrow's) at start, then every
+ * `intervalMs` and right after each UTC midnight: partitions are days, so nothing changes between
+ * midnights, and one timer to the next midnight makes the day's first sweep on time without a
+ * shorter interval (an idle service then touches the database about once an interval).
+ */
 export class RetentionSweep {
   private timer?: NodeJS.Timeout;
+  private stopped = true;
   private running?: Promise<void>;
 
   constructor(
@@ -15,8 +24,19 @@ export class RetentionSweep {
   ) {}
 
   start(): void {
+    this.stopped = false;
     void this.sweep();
-    this.timer = setInterval(() => void this.sweep(), this.intervalMs);
+    this.scheduleNext();
+  }
+
+  /** The next sweep: after `intervalMs`, or just past the next UTC midnight if that comes first. */
+  private scheduleNext(): void {
+    if (this.stopped) return;
+    const now = Date.now();
+    const untilMidnight = Math.ceil((now + 1) / DAY_MS) * DAY_MS - now + MIDNIGHT_SLACK_MS;
+    this.timer = setTimeout(() => {
+      void this.sweep().finally(() => this.scheduleNext());
+    }, Math.min(this.intervalMs, untilMidnight));
     this.timer.unref();
   }
 
@@ -38,7 +58,8 @@ export class RetentionSweep {
   }
 
   async stop(): Promise<void> {
-    clearInterval(this.timer);
+    this.stopped = true;
+    clearTimeout(this.timer);
     await this.running;
   }
 }

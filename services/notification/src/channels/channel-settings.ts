@@ -1,5 +1,6 @@
 import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
 import { invalidParameter } from "@cloudforet/errors";
+import { OutboundPolicy } from "@cloudforet/outbound";
 import type { ChannelType } from "../db/schema";
 
 /** What a delivery needs to reach a channel: its options merged with its secret's data. */
@@ -36,6 +37,7 @@ const namedAddress = /^[^<>]{0,200}<([^\s@<>()[\]\\,;:"]+@[^\s@<>()[\]\\,;:"]+)>
 const hostname = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*$|^\[?[0-9a-fA-F:.]+\]?$/;
 const headerName = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/;
 const MAX_URL = 2048;
+const strictPolicy = new OutboundPolicy();
 const MAX_TEXT = 256;
 
 /** True for "ops-team@company.com" (what Send routes to e-mail channels). */
@@ -52,9 +54,11 @@ const allowedKeys: Record<ChannelType, string[]> = {
 /**
  * Validates a channel's options at Create and returns them normalized (method upper-cased, `to`
  * as a list). `hasSecretUrl` says the channel's secret supplies a Slack URL. Errors name the
- * option: `options.url`.
+ * option: `options.url`. A URL or SMTP host that is a loopback, private, link-local or metadata
+ * address (or localhost) is refused by `outbound` (default: no allowlist); names are judged again
+ * at every delivery.
  */
-export function validateOptions(type: ChannelType, options: JsonObject, hasSecretUrl = false): JsonObject {
+export function validateOptions(type: ChannelType, options: JsonObject, hasSecretUrl = false, outbound: OutboundPolicy = strictPolicy): JsonObject {
   for (const key of Object.keys(options)) {
     if (!allowedKeys[type].includes(key)) {
       throw invalidParameter(`${type} channels take no option "${key}" (allowed: ${allowedKeys[type].join(", ")}); credentials belong in a secret`, {
@@ -64,7 +68,7 @@ export function validateOptions(type: ChannelType, options: JsonObject, hasSecre
   }
   switch (type) {
     case "WEBHOOK": {
-      const normalized: JsonObject = { url: httpUrl(options.url, "options.url", true) as string };
+      const normalized: JsonObject = { url: httpUrl(options.url, "options.url", true, outbound) as string };
       if (options.method !== undefined) {
         const method = text(options.method, "options.method").toUpperCase();
         if (method !== "POST" && method !== "PUT") throw invalidParameter("options.method must be POST or PUT", { parameter: "options.method", value: method });
@@ -75,7 +79,7 @@ export function validateOptions(type: ChannelType, options: JsonObject, hasSecre
     }
     case "SLACK": {
       const normalized: JsonObject = {};
-      const url = httpUrl(options.url, "options.url", !hasSecretUrl);
+      const url = httpUrl(options.url, "options.url", !hasSecretUrl, outbound);
       if (url !== undefined) normalized.url = url;
       if (options.channel !== undefined) normalized.channel = text(options.channel, "options.channel");
       if (options.username !== undefined) normalized.username = text(options.username, "options.username");
@@ -84,6 +88,7 @@ export function validateOptions(type: ChannelType, options: JsonObject, hasSecre
     case "EMAIL": {
       const host = text(options.host, "options.host");
       if (!hostname.test(host)) throw invalidParameter("options.host must be a host name or IP address", { parameter: "options.host", value: host });
+      outbound.validateStoredHost(host, "options.host");
       const normalized: JsonObject = { host, from: sender(options.from) };
       if (options.port !== undefined) normalized.port = port(options.port);
       if (options.secure !== undefined) {
@@ -159,7 +164,7 @@ function text(value: JsonValue | undefined, parameter: string): string {
   return value.trim();
 }
 
-function httpUrl(value: JsonValue | undefined, parameter: string, required: boolean): string | undefined {
+function httpUrl(value: JsonValue | undefined, parameter: string, required: boolean, outbound?: OutboundPolicy): string | undefined {
   if (value === undefined || value === null || value === "") {
     if (required) throw invalidParameter(`${parameter} is required`, { parameter });
     return undefined;
@@ -173,6 +178,7 @@ function httpUrl(value: JsonValue | undefined, parameter: string, required: bool
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") throw invalidParameter(`${parameter} must be an http(s) URL`, { parameter, value });
   if (url.username || url.password) throw invalidParameter(`${parameter} must not carry credentials; put them in a secret`, { parameter });
+  outbound?.validateStoredUrl(url, parameter);
   return value;
 }
 

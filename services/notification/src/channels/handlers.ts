@@ -1,68 +1,25 @@
-import { randomUUID } from "node:crypto";
-import type { JsonObject } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
-import { ErrorCode, invalidParameter, notFound, permissionDenied, PlatformError } from "@cloudforet/errors";
+import { invalidParameter, notFound } from "@cloudforet/errors";
 import { Channel_ChannelType, ChannelService } from "@cloudforet/proto/cloudforet/notification/v1/channel_pb";
 import { Delivery_Status } from "@cloudforet/proto/cloudforet/notification/v1/delivery_pb";
-import { callerOf, type Caller } from "@cloudforet/runtime";
-import { channels, type ChannelRow, type ChannelType } from "../db/schema";
-import { deliver } from "../delivery/deliver";
-import { DeliveryFailure, truncateError } from "../delivery/delivery-failure";
-import { requiredId, requiredText, validateTags } from "../field-rules";
-import { canWrite, readableBy, workspaceForWrite } from "../workspace-scope";
+import type { OutboundPolicy } from "@cloudforet/outbound";
+import { tenantScope, validateTags } from "@cloudforet/query";
+import { callerOf } from "@cloudforet/runtime";
+import { workspaceForWrite } from "../access/write-access";
+import type { ChannelType } from "../db/schema";
+import { requiredId, requiredText } from "../fields/required-fields";
 import type { ChannelCredentials } from "./channel-credentials";
 import { validateOptions } from "./channel-settings";
+import { requireChannelWrite, testChannel } from "./channels";
 import { ChannelRepository } from "./repository";
+import { fromListRow, toMessage } from "./to-message";
 
 const channelTypes: Record<number, ChannelType> = {
   [Channel_ChannelType.WEBHOOK]: "WEBHOOK",
   [Channel_ChannelType.SLACK]: "SLACK",
   [Channel_ChannelType.EMAIL]: "EMAIL",
 };
-
-/** The wire shape of a channel (Create/Get responses and List results share it). */
-function toMessage(row: ChannelRow) {
-  return {
-    channelId: row.channelId,
-    name: row.name,
-    channelType: Channel_ChannelType[row.channelType],
-    options: row.options,
-    secretId: row.secretId,
-    tags: row.tags,
-    domainId: row.domainId,
-    workspaceId: row.workspaceId,
-    createdAt: timestampFromDate(row.createdAt),
-    updatedAt: timestampFromDate(row.updatedAt),
-  };
-}
-
-/** List rows come back as query-language projections keyed by field name. */
-function fromListRow(row: Record<string, unknown>) {
-  const at = (value: unknown) => (value instanceof Date ? timestampFromDate(value) : undefined);
-  return {
-    channelId: row.channel_id as string | undefined,
-    name: row.name as string | undefined,
-    channelType: typeof row.channel_type === "string" ? Channel_ChannelType[row.channel_type as ChannelType] : undefined,
-    options: row.options as JsonObject | undefined,
-    secretId: row.secret_id as string | undefined,
-    tags: row.tags as Record<string, string> | undefined,
-    domainId: row.domain_id as string | undefined,
-    workspaceId: row.workspace_id as string | undefined,
-    createdAt: at(row.created_at),
-    updatedAt: at(row.updated_at),
-  };
-}
-
-/** Deleting or testing a channel needs write access to its workspace (domain-wide channels: admins). */
-function requireWrite(caller: Caller, row: ChannelRow): void {
-  if (!canWrite(caller, row.workspaceId)) {
-    throw permissionDenied(row.workspaceId ? "Write access to the channel's workspace denied" : "Only a domain admin may change a domain-wide channel", {
-      channel_id: row.channelId,
-      workspace_id: row.workspaceId,
-    });
-  }
-}
 
 const authorizationOf = (ctx: HandlerContext) => ctx.requestHeader.get("authorization");
 
@@ -71,13 +28,15 @@ export interface ChannelHandlerDeps {
   credentials: ChannelCredentials;
   /** Deadline of a test attempt. */
   deliveryTimeoutMs: number;
+  /** What channels may point at and tests may connect to (CLOUDFORET_OUTBOUND_*). */
+  outbound: OutboundPolicy;
 }
 
-export function channelHandlers({ repo, credentials, deliveryTimeoutMs }: ChannelHandlerDeps): ServiceImpl<typeof ChannelService> {
+export function channelHandlers({ repo, credentials, deliveryTimeoutMs, outbound }: ChannelHandlerDeps): ServiceImpl<typeof ChannelService> {
   const load = async (ctx: HandlerContext, channelId: string) => {
     const caller = callerOf(ctx);
     const id = requiredId(channelId, "channel_id");
-    const row = await repo.get(readableBy(caller, channels.domainId, channels.workspaceId), id);
+    const row = await repo.get(tenantScope(caller), id);
     if (!row) throw notFound("Channel not found", { channel_id: id });
     return { caller, row };
   };
@@ -91,7 +50,7 @@ export function channelHandlers({ repo, credentials, deliveryTimeoutMs }: Channe
       const workspaceId = workspaceForWrite(caller, req.workspaceId);
       const tags = validateTags(req.tags);
       const secretId = req.secretId ? requiredId(req.secretId, "secret_id") : "";
-      const options = validateOptions(channelType, req.options ?? {}, secretId !== "");
+      const options = validateOptions(channelType, req.options ?? {}, secretId !== "", outbound);
       const channelId = ChannelRepository.newId();
       let sealed: string | null = null;
       if (secretId) {
@@ -108,58 +67,29 @@ export function channelHandlers({ repo, credentials, deliveryTimeoutMs }: Channe
 
     async list(req, ctx) {
       const caller = callerOf(ctx);
-      const { results, total_count } = await repo.list(readableBy(caller, channels.domainId, channels.workspaceId), req.query ?? {});
+      const { results, total_count } = await repo.list(tenantScope(caller), req.query ?? {});
       return { results: results.map(fromListRow), totalCount: total_count };
     },
 
     async delete(req, ctx) {
       const { caller, row } = await load(ctx, req.channelId);
-      requireWrite(caller, row);
+      requireChannelWrite(caller, row);
       if (!(await repo.delete(row))) throw notFound("Channel not found", { channel_id: row.channelId });
       return {};
     },
 
     async test(req, ctx) {
       const { caller, row } = await load(ctx, req.channelId);
-      requireWrite(caller, row); // it sends a message
+      requireChannelWrite(caller, row); // it sends a message
       const title = req.title ? requiredText(req.title, "title", 255) : "CloudForet test notification";
       const message = req.message ? requiredText(req.message, "message", 10_000) : `This is a test of the ${row.channelType.toLowerCase()} channel "${row.name}".`;
       if (req.recipients.length > 100) throw invalidParameter("at most 100 recipients", { parameter: "recipients" });
       const started = Date.now();
-      const outcome = async (): Promise<string> => {
-        let current = row;
-        try {
-          current = await credentials.refresh(row, authorizationOf(ctx), { force: true });
-        } catch (err) {
-          // Identity down: the stored copy will do. Identity refusing the secret: that is the test's answer.
-          if (!(err instanceof PlatformError) || err.code === ErrorCode.SERVICE_UNAVAILABLE) current = row;
-          else return `credentials: ${err.message}`;
-        }
-        try {
-          const testId = `test-${randomUUID()}`;
-          await deliver(
-            credentials.settingsOf(current),
-            {
-              notificationId: testId,
-              title,
-              message,
-              severity: "INFO",
-              notificationType: "USER",
-              tags: { test: "true", channel_id: row.channelId },
-              channels: [row.channelId],
-              recipients: req.recipients,
-              domainId: row.domainId,
-              workspaceId: row.workspaceId,
-              createdAt: new Date(started),
-            },
-            { timeoutMs: deliveryTimeoutMs, deliveryKey: testId },
-          );
-          return "";
-        } catch (err) {
-          return truncateError(err instanceof DeliveryFailure ? err.message : `delivery failed: ${(err as Error).message}`);
-        }
-      };
-      const error = await outcome();
+      const error = await testChannel(
+        row,
+        { title, message, recipients: req.recipients, authorization: authorizationOf(ctx), startedAt: started },
+        { credentials, deliveryTimeoutMs, outbound },
+      );
       return {
         channelId: row.channelId,
         status: error ? Delivery_Status.FAILED : Delivery_Status.SUCCEEDED,

@@ -1,11 +1,11 @@
 import { randomUUID } from "node:crypto";
 import type { JsonObject } from "@bufbuild/protobuf";
-import { and, asc, eq, inArray, sql, type SQL } from "drizzle-orm";
+import { and, asc, eq, inArray, sql } from "drizzle-orm";
 import type { Database } from "@cloudforet/db";
 import { isUniqueViolation } from "@cloudforet/db";
 import { conflict } from "@cloudforet/errors";
 import { enqueueEvent, eventSubject } from "@cloudforet/events";
-import { col, defineQueryFields, json, listWith, type QueryInput } from "@cloudforet/query";
+import { col, defineQueryFields, json, listWith, scopeCondition, type QueryInput, type TenantScope } from "@cloudforet/query";
 import { channels, outbox, type ChannelRow, type ChannelType } from "../db/schema";
 
 /** What List and its query language can see of a channel (never the sealed credentials). */
@@ -34,6 +34,9 @@ export interface NewChannel {
   secretId: string;
   tags: Record<string, string>;
 }
+
+/** What a scope may read: its workspaces' rows and the whole domain's (workspace_id ""). */
+const readable = (scope: TenantScope) => scopeCondition(scope, channels, { domainWideRows: true });
 
 export class ChannelRepository {
   constructor(
@@ -69,13 +72,13 @@ export class ChannelRepository {
     }
   }
 
-  async get(scope: SQL, channelId: string): Promise<ChannelRow | undefined> {
-    const [row] = await this.db.select().from(channels).where(and(scope, eq(channels.channelId, channelId)));
+  async get(scope: TenantScope, channelId: string): Promise<ChannelRow | undefined> {
+    const [row] = await this.db.select().from(channels).where(and(readable(scope), eq(channels.channelId, channelId)));
     return row;
   }
 
-  list(scope: SQL, query: QueryInput) {
-    return listWith(this.db, channels, channelFields, query, scope);
+  list(scope: TenantScope, query: QueryInput) {
+    return listWith(this.db, channels, channelFields, query, readable(scope));
   }
 
   /** Channels a notification of these workspaces may use ("" = domain-wide), oldest name first. */

@@ -109,6 +109,12 @@ export const deliveryQueue = notificationSchema.table(
     attempts: integer("attempts").notNull().default(0),
     nextAttemptAt: timestamp("next_attempt_at", { withTimezone: true }).notNull().defaultNow(),
     leasedUntil: timestamp("leased_until", { withTimezone: true }),
+    /**
+     * New on every claim: the holder's proof that it still owns the row. Sending requires it (and an
+     * unexpired lease), and an attempt is recorded only with it, so a worker that lost its lease while
+     * stalled neither sends nor writes a result over the new holder's.
+     */
+    leaseToken: uuid("lease_token"),
     lastError: text("last_error").notNull().default(""),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
@@ -120,3 +126,25 @@ export const deliveryQueue = notificationSchema.table(
 );
 
 export type QueueRow = typeof deliveryQueue.$inferSelect;
+
+export type BreakerState = "closed" | "open" | "half-open";
+
+/**
+ * One circuit breaker per endpoint, shared by every replica. Changed only by single statements under
+ * the row's lock, with the database's clock, so N replicas open it after `failure threshold` failures
+ * in total and exactly one of them takes each half-open probe. `next_probe_at` is when an open breaker
+ * lets its probe through, and while half-open, when an unanswered probe (its replica died) may be
+ * taken again.
+ */
+export const endpointBreakers = notificationSchema.table("endpoint_breakers", {
+  endpointKey: text("endpoint_key").primaryKey(),
+  /** Safe to log (the URL's origin or the SMTP server); "" until the first attempt reports. */
+  label: text("label").notNull().default(""),
+  state: text("state").$type<BreakerState>().notNull().default("closed"),
+  consecutiveFailures: integer("consecutive_failures").notNull().default(0),
+  openedAt: timestamp("opened_at", { withTimezone: true }),
+  nextProbeAt: timestamp("next_probe_at", { withTimezone: true }),
+  updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+});
+
+export type EndpointBreakerRow = typeof endpointBreakers.$inferSelect;

@@ -1,3 +1,4 @@
+import type { OutboundPolicy } from "@cloudforet/outbound";
 import type { ChannelSettings } from "../channels/channel-settings";
 import { sendJson } from "./http-delivery";
 import { emailMessage, slackPayload, webhookBody, type OutgoingNotification } from "./message-formats";
@@ -8,13 +9,15 @@ export interface DeliverOptions {
   timeoutMs: number;
   /** Stable per (notification, channel): sent as Idempotency-Key so receivers can drop retried copies. */
   deliveryKey: string;
+  /** What the attempt may connect to (CLOUDFORET_OUTBOUND_*). */
+  outbound: OutboundPolicy;
 }
 
 /** Makes one attempt to hand a notification to a channel; throws DeliveryFailure when it does not take it. */
 export async function deliver(settings: ChannelSettings, notification: OutgoingNotification, options: DeliverOptions): Promise<void> {
   switch (settings.type) {
     case "WEBHOOK":
-      return sendJson({
+      return sendJson(options.outbound, {
         url: settings.url,
         method: settings.method,
         headers: {
@@ -26,7 +29,7 @@ export async function deliver(settings: ChannelSettings, notification: OutgoingN
         timeoutMs: options.timeoutMs,
       });
     case "SLACK":
-      return sendJson({
+      return sendJson(options.outbound, {
         url: settings.url,
         method: "POST",
         headers: {},
@@ -34,6 +37,6 @@ export async function deliver(settings: ChannelSettings, notification: OutgoingN
         timeoutMs: options.timeoutMs,
       });
     case "EMAIL":
-      return sendEmail(settings, emailMessage(notification, settings, notification.recipients), options.timeoutMs);
+      return sendEmail(options.outbound, settings, emailMessage(notification, settings, notification.recipients), options.timeoutMs);
   }
 }

@@ -1,41 +1,53 @@
+import type { ChannelSubscription, Notifications } from "@cloudforet/db";
+import type { OutboundPolicy } from "@cloudforet/outbound";
 import type { Logger } from "pino";
 import type { ChannelCredentials } from "../channels/channel-credentials";
 import type { ChannelSettings } from "../channels/channel-settings";
-import type { NotificationRow, QueueRow } from "../db/schema";
+import type { NotificationRow } from "../db/schema";
 import { deliver } from "./deliver";
 import { DeliveryFailure, truncateError } from "./delivery-failure";
-import type { AttemptOutcome, DeliveryQueue } from "./delivery-queue";
-import { endpointOf } from "./endpoint";
-import { BreakerOpenError, EndpointBreakers } from "./endpoint-breakers";
+import { DELIVERY_QUEUE_CHANNEL, type AttemptOutcome, type ClaimedRow, type DeliveryQueue } from "./delivery-queue";
+import { endpointOf, type Endpoint } from "./endpoint";
+import type { EndpointBreakers } from "./endpoint-breakers";
 import type { OutgoingNotification } from "./message-formats";
 import { retryDelayMs } from "./retry-schedule";
 
 interface ClaimPass {
   filledEverySlot: boolean;
   noFreeSlot: boolean;
+  /** Due rows waited for endpoints other replicas keep full. */
+  blocked: boolean;
 }
 
 export interface DeliveryWorkerOptions {
   maxAttempts: number;
   retryBaseMs: number;
   retryMaxMs: number;
-  breakerFailures: number;
-  breakerResetMs: number;
   concurrency: number;
   endpointConcurrency: number;
   deliveryTimeoutMs: number;
+  /** Longest sleep without a wake-up while no NOTIFY can wake the worker, or rows wait for a busy endpoint. */
   pollMs: number;
+  /** Longest idle sleep while LISTENing for new deliveries (default 30 s). */
+  idlePollMs?: number;
+  /** Where to LISTEN for DELIVERY_QUEUE_CHANNEL (`notificationsOf(db)`); none (PGlite): poll every `pollMs`. */
+  notifications?: Notifications;
+  /** How long a claim holds a row; renewed while its attempt runs (NOTIFICATION_DELIVERY_LEASE_MS). */
+  leaseMs: number;
+  /** What deliveries may connect to (CLOUDFORET_OUTBOUND_*). */
+  outbound: OutboundPolicy;
 }
 
 /**
- * Drains the delivery queue: claims due rows (FOR UPDATE SKIP LOCKED, leased), attempts each through
- * its endpoint's circuit breaker with at most `endpointConcurrency` in flight per endpoint, records
- * every attempt, and schedules retries with exponential backoff. Woken right after a Send (and over
- * the bus for other replicas); otherwise it sleeps until the next row is due, at most `pollMs`.
+ * Drains the delivery queue: claims due rows (FOR UPDATE SKIP LOCKED, leased), which the shared
+ * endpoint breakers admit with at most `endpointConcurrency` in flight per endpoint over every
+ * replica; sends each only while it still holds the row's lease, records every real attempt, counts
+ * it on the breaker and schedules retries with exponential backoff. Woken right after a Send (and
+ * over the bus and by Postgres NOTIFY for every replica); otherwise it sleeps until the next row is
+ * due (a retry, an expired lease, a breaker's probe), at most `idlePollMs` while it LISTENs and
+ * `pollMs` when it cannot.
  */
 export class DeliveryWorker {
-  private readonly breakers: EndpointBreakers;
-  private readonly inFlight = new Map<string, number>();
   private readonly running = new Set<Promise<void>>();
   private inFlightTotal = 0;
   private stopped = true;
@@ -43,24 +55,30 @@ export class DeliveryWorker {
   private wakeUp?: () => void;
   private woken = false;
   private readonly timers = new Set<NodeJS.Timeout>();
+  private subscription: ChannelSubscription | undefined;
 
   constructor(
     private readonly queue: DeliveryQueue,
+    private readonly breakers: EndpointBreakers,
     private readonly credentials: ChannelCredentials,
     private readonly options: DeliveryWorkerOptions,
     private readonly logger: Logger,
-  ) {
-    this.breakers = new EndpointBreakers({ failureThreshold: options.breakerFailures, resetTimeoutMs: options.breakerResetMs, logger });
-  }
+  ) {}
 
-  /** Long enough for the slowest attempt; a crashed worker's rows return after it. */
   private get leaseMs(): number {
-    return Math.max(60_000, this.options.deliveryTimeoutMs * 3);
+    return this.options.leaseMs;
   }
 
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
+    this.subscription = this.options.notifications?.listen(DELIVERY_QUEUE_CHANNEL, {
+      onNotify: () => this.wake(),
+      // Deliveries queued while LISTEN was not in place were not announced: look now.
+      onListening: () => this.wake(),
+      // A long idle sleep is only safe while a NOTIFY can cut it short: a pass, then short sleeps.
+      onLost: () => this.wake(),
+    });
     this.loop = this.run();
   }
 
@@ -73,18 +91,19 @@ export class DeliveryWorker {
   /** Stops claiming and waits for attempts in flight (they are bounded by the delivery timeout). */
   async close(): Promise<void> {
     this.stopped = true;
+    await this.subscription?.close();
+    this.subscription = undefined;
     this.wake();
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
     await this.loop;
     await Promise.allSettled([...this.running]);
-    this.breakers.shutdown();
   }
 
   private async run(): Promise<void> {
     while (!this.stopped) {
       this.woken = false;
-      let pass: ClaimPass = { filledEverySlot: false, noFreeSlot: false };
+      let pass: ClaimPass = { filledEverySlot: false, noFreeSlot: false, blocked: false };
       try {
         pass = await this.claimAndDispatch();
       } catch (err) {
@@ -93,40 +112,25 @@ export class DeliveryWorker {
       if (this.stopped) break;
       if (pass.filledEverySlot && !this.woken) continue; // there may be more due rows right now
       // A finished attempt wakes the loop, so with every slot taken there is nothing to poll for.
-      if (!this.woken) await this.sleep(pass.noFreeSlot ? this.options.pollMs : await this.nextWait());
+      // Slots other replicas hold free without a wake-up here, so a blocked pass waits a poll.
+      if (!this.woken) await this.sleep(pass.noFreeSlot || pass.blocked ? this.options.pollMs : await this.nextWait());
     }
   }
 
   /** Claims as many due rows as there are free slots. */
   private async claimAndDispatch(): Promise<ClaimPass> {
     const free = this.options.concurrency - this.inFlightTotal;
-    if (free <= 0) return { filledEverySlot: false, noFreeSlot: true };
-    const rows = await this.queue.claimDue({
-      limit: free,
-      endpointSlots: this.endpointSlots(),
-      defaultEndpointSlots: this.options.endpointConcurrency,
-      leaseMs: this.leaseMs,
-    });
+    if (free <= 0) return { filledEverySlot: false, noFreeSlot: true, blocked: false };
+    const { rows, blocked } = await this.queue.claimDue({ limit: free, endpointLimit: this.options.endpointConcurrency, leaseMs: this.leaseMs });
     for (const row of rows) this.dispatch(row);
-    return { filledEverySlot: rows.length > 0 && rows.length === free, noFreeSlot: false };
+    return { filledEverySlot: rows.length > 0 && rows.length === free, noFreeSlot: false, blocked: blocked && rows.length === 0 };
   }
 
-  /** Free slots of the endpoints with attempts in flight. */
-  private endpointSlots(): Map<string, number> {
-    const slots = new Map<string, number>();
-    for (const [key, count] of this.inFlight) slots.set(key, this.options.endpointConcurrency - count);
-    return slots;
-  }
-
-  private dispatch(row: QueueRow): void {
-    this.inFlight.set(row.endpointKey, (this.inFlight.get(row.endpointKey) ?? 0) + 1);
+  private dispatch(row: ClaimedRow): void {
     this.inFlightTotal += 1;
     const task = this.attempt(row)
       .catch((err) => this.logger.error({ err, queue_id: row.queueId }, "delivery attempt could not be recorded"))
       .finally(() => {
-        const left = (this.inFlight.get(row.endpointKey) ?? 1) - 1;
-        if (left <= 0) this.inFlight.delete(row.endpointKey);
-        else this.inFlight.set(row.endpointKey, left);
         this.inFlightTotal -= 1;
         this.running.delete(task);
         this.wake();
@@ -134,58 +138,90 @@ export class DeliveryWorker {
     this.running.add(task);
   }
 
-  /** One attempt of one queued delivery, recorded whatever happens. */
-  private async attempt(row: QueueRow): Promise<void> {
+  /** One attempt of one queued delivery, recorded whatever happens (unless the lease was lost). */
+  private async attempt(row: ClaimedRow): Promise<void> {
     const attempt = row.attempts + 1;
     const log = this.logger.child({ notification_id: row.notificationId, channel_id: row.channelId, attempt });
     const { notification, channel } = await this.queue.loadWork(row);
     if (!notification || !channel) {
-      await this.queue.recordAttempt(row, attempt, { status: "FAILED", error: notification ? "the channel was deleted" : "the notification no longer exists" });
+      if (row.probe) await this.breakers.releaseProbe(row.endpointKey);
+      await this.record(row, attempt, { status: "FAILED", error: notification ? "the channel was deleted" : "the notification no longer exists" }, log);
       return;
     }
     let settings: ChannelSettings;
+    let endpoint: Endpoint;
     try {
       settings = this.credentials.settingsOf(channel);
+      endpoint = endpointOf(settings);
     } catch (err) {
       // Trying again cannot help until someone re-reads the secret (ChannelService.Test does).
       const error = truncateError(`channel credentials unusable: ${(err as Error).message}; ChannelService.Test re-reads them from the secret`);
-      await this.queue.recordAttempt(row, attempt, { status: "FAILED", error });
-      log.warn({ error }, "delivery failed for good");
+      if (row.probe) await this.breakers.releaseProbe(row.endpointKey);
+      if (await this.record(row, attempt, { status: "FAILED", error }, log)) log.warn({ error }, "delivery failed for good");
       return;
     }
-    let outcome: AttemptOutcome;
+    // The fence: a worker that stalled past its lease must not send, since another may own the row now.
+    if (!(await this.queue.holdLease(row, this.leaseMs))) {
+      log.warn({ queue_id: row.queueId }, "delivery lease lost before sending: not sent");
+      if (row.probe) await this.breakers.releaseProbe(row.endpointKey);
+      return;
+    }
+    let outcome: AttemptOutcome & { countsAgainstEndpoint?: boolean };
+    const heartbeat = this.renewWhileRunning(row, log);
     try {
-      const endpoint = endpointOf(settings);
-      await this.breakers.run(endpoint, () =>
-        deliver(settings, outgoing(notification), { timeoutMs: this.options.deliveryTimeoutMs, deliveryKey: `${row.notificationId}/${row.channelId}` }),
-      );
+      await deliver(settings, outgoing(notification), { timeoutMs: this.options.deliveryTimeoutMs, deliveryKey: `${row.notificationId}/${row.channelId}`, outbound: this.options.outbound });
       outcome = { status: "SUCCEEDED", error: "" };
     } catch (err) {
       outcome = this.failureOutcome(err, attempt);
+    } finally {
+      clearInterval(heartbeat);
     }
-    await this.queue.recordAttempt(row, attempt, outcome);
+    // The endpoint's answer is news for the breaker even when the lease was lost meanwhile.
+    await this.breakers
+      .record(endpoint, outcome.status === "SUCCEEDED" || !outcome.countsAgainstEndpoint ? "success" : "failure")
+      .catch((err) => log.error({ err }, "delivery circuit breaker could not be updated"));
+    if (!(await this.record(row, attempt, outcome, log))) return;
     if (outcome.retryInMs !== undefined) this.wakeAfter(outcome.retryInMs);
     const fields = { status: outcome.status, error: outcome.error || undefined, retry_in_ms: outcome.retryInMs };
     if (outcome.status === "SUCCEEDED") log.debug(fields, "delivered");
     else log.warn(fields, outcome.retryInMs === undefined ? "delivery failed for good" : "delivery attempt failed");
   }
 
+  /** Records under the lease token; a result that arrives after the lease was lost is dropped. */
+  private async record(row: ClaimedRow, attempt: number, outcome: AttemptOutcome, log: Logger): Promise<boolean> {
+    const recorded = await this.queue.recordAttempt(row, attempt, { status: outcome.status, error: outcome.error, retryInMs: outcome.retryInMs });
+    if (!recorded) log.warn({ queue_id: row.queueId, status: outcome.status, error: outcome.error || undefined }, "delivery lease lost during the attempt: result discarded");
+    return recorded;
+  }
+
+  /** Keeps the lease alive while a slow attempt runs, so a live worker's row is never taken over. */
+  private renewWhileRunning(row: ClaimedRow, log: Logger): NodeJS.Timeout {
+    const timer = setInterval(() => {
+      this.queue.holdLease(row, this.leaseMs).then(
+        (held) => {
+          if (!held) {
+            clearInterval(timer);
+            log.warn({ queue_id: row.queueId }, "delivery lease lost while sending");
+          }
+        },
+        (err: unknown) => log.warn({ err, queue_id: row.queueId }, "delivery lease could not be renewed"),
+      );
+    }, Math.max(50, Math.floor(this.leaseMs / 3)));
+    timer.unref();
+    return timer;
+  }
+
   /**
-   * What a failure means: retryable ones (and an open circuit) come back after the backoff (for an
-   * open circuit, no sooner than its next probe) until the attempts run out; the last record of a
-   * delivery that gives up is FAILED.
+   * What a failure means: retryable ones come back after the backoff until the attempts run out; the
+   * last record of a delivery that gives up is FAILED.
    */
-  private failureOutcome(err: unknown, attempt: number): AttemptOutcome {
+  private failureOutcome(err: unknown, attempt: number): AttemptOutcome & { countsAgainstEndpoint: boolean } {
     const last = attempt >= this.options.maxAttempts;
     const backoff = retryDelayMs(attempt, this.options.retryBaseMs, this.options.retryMaxMs);
-    if (err instanceof BreakerOpenError) {
-      if (last) return { status: "FAILED", error: `${err.message}; gave up after ${attempt} attempts` };
-      return { status: "SKIPPED", error: err.message, retryInMs: Math.max(backoff, err.retryAfterMs) };
-    }
     const retryable = err instanceof DeliveryFailure ? err.retryable : true;
     const error = truncateError(err instanceof DeliveryFailure ? err.message : `delivery failed: ${(err as Error).message}`);
-    if (!retryable || last) return { status: "FAILED", error };
-    return { status: "FAILED", error, retryInMs: backoff };
+    if (!retryable || last) return { status: "FAILED", error, countsAgainstEndpoint: retryable };
+    return { status: "FAILED", error, retryInMs: backoff, countsAgainstEndpoint: true };
   }
 
   private wakeAfter(ms: number): void {
@@ -198,12 +234,13 @@ export class DeliveryWorker {
     this.timers.add(timer);
   }
 
-  /** Until the next row this worker could take is due (rows of full endpoints wait for a slot, which wakes it). */
+  /** Until the next row could be taken (rows of full endpoints wait for a slot, which wakes it). */
   private async nextWait(): Promise<number> {
+    // New rows NOTIFY while LISTEN is in place, so only known rows' due times need a timer.
+    const cap = this.subscription?.listening ? Math.max(this.options.idlePollMs ?? 30_000, this.options.pollMs) : this.options.pollMs;
     try {
-      const full = [...this.endpointSlots()].filter(([, free]) => free <= 0).map(([key]) => key);
-      const due = await this.queue.msUntilNextDue(full);
-      return due === undefined ? this.options.pollMs : Math.min(this.options.pollMs, Math.max(5, due));
+      const due = await this.queue.msUntilNextDue();
+      return due === undefined ? cap : Math.min(cap, Math.max(5, due));
     } catch {
       return this.options.pollMs;
     }
@@ -211,6 +248,8 @@ export class DeliveryWorker {
 
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
+      // A wake-up that came while the wait was being computed must not be slept through.
+      if (this.woken || this.stopped) return resolve();
       const timer = setTimeout(done, ms);
       function done() {
         clearTimeout(timer);

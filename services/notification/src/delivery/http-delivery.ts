@@ -1,3 +1,4 @@
+import { isOutboundError, outboundRequest, type OutboundPolicy, type OutboundResponse } from "@cloudforet/outbound";
 import { DeliveryFailure } from "./delivery-failure";
 
 export interface HttpDeliveryRequest {
@@ -8,52 +9,36 @@ export interface HttpDeliveryRequest {
   timeoutMs: number;
 }
 
-const BODY_EXCERPT = 300;
-
 /** HTTP statuses worth asking again: the endpoint is busy or broken right now, not refusing the request. */
 function retryableStatus(status: number): boolean {
   return status === 408 || status === 425 || status === 429 || status >= 500;
 }
 
 /**
- * Sends a JSON body; resolves on 2xx. Anything else is a DeliveryFailure whose text is the HTTP
- * status and an excerpt of the body, or the connection error.
+ * Sends a JSON body under the outbound policy (no loopback, private, link-local or metadata
+ * address; redirects are not followed); resolves on 2xx. Anything else is a DeliveryFailure whose
+ * text is the HTTP status or a generic connection error: the endpoint's body is never read into it.
  */
-export async function sendJson(request: HttpDeliveryRequest): Promise<void> {
-  let response: Response;
+export async function sendJson(policy: OutboundPolicy, request: HttpDeliveryRequest): Promise<void> {
+  let response: OutboundResponse;
   try {
-    response = await fetch(request.url, {
+    response = await outboundRequest(policy, {
+      url: request.url,
       method: request.method,
       headers: { "content-type": "application/json", "user-agent": "cloudforet-notification/1", ...request.headers },
       body: JSON.stringify(request.body),
-      signal: AbortSignal.timeout(request.timeoutMs),
-      redirect: "manual",
+      timeoutMs: request.timeoutMs,
+      maxRedirects: 0,
+      discardBody: true,
     });
   } catch (err) {
-    throw new DeliveryFailure(describeFetchError(err, request.timeoutMs), true, { cause: err });
+    if (isOutboundError(err)) {
+      if (err.kind === "refused") throw new DeliveryFailure(err.message, false, { cause: err });
+      throw new DeliveryFailure(err.kind === "timeout" ? err.message : `connection failed: ${err.message}`, err.retryable, { cause: err });
+    }
+    throw new DeliveryFailure("connection failed", true, { cause: err });
   }
-  if (response.status >= 200 && response.status < 300) {
-    await response.body?.cancel().catch(() => {});
-    return;
-  }
-  const excerpt = await readExcerpt(response);
-  const location = response.headers.get("location");
-  const detail = [excerpt, location ? `location: ${location}` : ""].filter(Boolean).join("; ");
-  throw new DeliveryFailure(`HTTP ${response.status}${detail ? `: ${detail}` : ""}`, retryableStatus(response.status));
-}
-
-async function readExcerpt(response: Response): Promise<string> {
-  try {
-    const text = await response.text();
-    return text.replace(/\s+/g, " ").trim().slice(0, BODY_EXCERPT);
-  } catch {
-    return "";
-  }
-}
-
-function describeFetchError(err: unknown, timeoutMs: number): string {
-  if (err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError")) return `timed out after ${timeoutMs} ms`;
-  const cause = err instanceof Error ? (err.cause as { code?: string; message?: string } | undefined) : undefined;
-  if (cause?.message) return `connection failed: ${cause.message}`;
-  return `connection failed: ${err instanceof Error ? err.message : String(err)}`;
+  if (response.status >= 200 && response.status < 300) return;
+  const note = response.status >= 300 && response.status < 400 ? " (redirects are not followed)" : "";
+  throw new DeliveryFailure(`HTTP ${response.status}${note}`, retryableStatus(response.status));
 }

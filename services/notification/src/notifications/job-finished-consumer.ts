@@ -1,36 +1,20 @@
-import type { EventBus, EventSubscription, PlatformEvent, ProcessedEventStore } from "@cloudforet/events";
-import type { Logger } from "pino";
+import { fromJson, type JsonObject } from "@bufbuild/protobuf";
+import { inventorySubjects, type EventSubscription, type PayloadJson } from "@cloudforet/events";
+import { JobEventSchema, type JobEvent } from "@cloudforet/proto/cloudforet/inventory/v1/events_pb";
 import type { Severity } from "../db/schema";
-import type { NotificationSender } from "./notification-sender";
-import { MAX_TITLE, type SendInput } from "./rules";
+import { consumeNotices, type NoticeConsumerDeps } from "./notice-consumer";
+import { MAX_TITLE, type SendInput } from "./notifications";
 
-export const JOB_FINISHED_SUBJECT = "cloudforet.inventory.job.finished";
+export const JOB_FINISHED_SUBJECT = inventorySubjects.jobFinished;
 export const JOB_FINISHED_CONSUMER = "notification-job-finished";
 
 /**
- * The data of `cloudforet.inventory.job.finished` as inventory publishes it (the envelope's
- * `domainId` is the job's domain too):
- *
- * ```
- * { job_id: string, collector_id: string, collector_name?: string, domain_id: string,
- *   workspace_id?: string, status: "FINISHED" | "FAILURE" | "CANCELED" | "TIMEOUT",
- *   created_count: number, updated_count: number, deleted_count: number, error_count: number,
- *   tags?: { [key: string]: string } }
- * ```
+ * What a `cloudforet.inventory.job.finished` notification is made of: inventory's JobEvent
+ * (proto/cloudforet/inventory/v1/events.proto) as JSON with its field names, the fields this
+ * consumer reads (the envelope's `domainId` is the job's domain too).
  */
-export interface JobFinishedData {
-  job_id: string;
-  collector_id: string;
-  collector_name?: string;
-  domain_id: string;
-  workspace_id?: string;
-  status: string;
-  created_count: number;
-  updated_count: number;
-  deleted_count: number;
-  error_count: number;
-  tags?: Record<string, string>;
-}
+export type JobFinishedData = Pick<PayloadJson<JobEvent>, "job_id" | "collector_id" | "domain_id" | "status" | "created_count" | "updated_count" | "deleted_count" | "error_count"> &
+  Partial<Pick<PayloadJson<JobEvent>, "collector_name" | "workspace_id" | "tags">>;
 
 const headline: Record<string, string> = {
   FINISHED: "Collection Complete",
@@ -71,70 +55,47 @@ export function jobFinishedNotification(data: JobFinishedData): SendInput {
   };
 }
 
-/** Checks an event's data; undefined (and the event is dropped) when it is not a job.finished payload. */
+/**
+ * Reads an event's data as a JobEvent (fields it does not know are ignored); undefined (and the
+ * event is dropped) when it is not a job.finished payload: no job or collector id, a negative or
+ * fractional count, a field of the wrong type.
+ */
 export function parseJobFinished(data: unknown): JobFinishedData | undefined {
-  if (typeof data !== "object" || data === null) return undefined;
-  const d = data as Record<string, unknown>;
-  const str = (v: unknown) => typeof v === "string" && v.length > 0 && v.length <= 256;
-  const count = (v: unknown) => v === undefined || (typeof v === "number" && Number.isSafeInteger(v) && v >= 0);
-  if (!str(d.job_id) || !str(d.collector_id)) return undefined;
-  if (!count(d.created_count) || !count(d.updated_count) || !count(d.deleted_count) || !count(d.error_count)) return undefined;
-  const tags =
-    typeof d.tags === "object" && d.tags !== null && !Array.isArray(d.tags)
-      ? Object.fromEntries(Object.entries(d.tags as Record<string, unknown>).filter(([, v]) => typeof v === "string").slice(0, 50))
-      : undefined;
+  if (typeof data !== "object" || data === null || Array.isArray(data)) return undefined;
+  let event: JobEvent;
+  try {
+    event = fromJson(JobEventSchema, data as JsonObject, { ignoreUnknownFields: true });
+  } catch {
+    return undefined;
+  }
+  const str = (v: string | undefined): v is string => v !== undefined && v.length > 0 && v.length <= 256;
+  if (!str(event.jobId) || !str(event.collectorId)) return undefined;
+  const tags = Object.entries(event.tags).slice(0, 50);
   return {
-    job_id: d.job_id as string,
-    collector_id: d.collector_id as string,
-    collector_name: str(d.collector_name) ? (d.collector_name as string) : undefined,
-    domain_id: typeof d.domain_id === "string" ? d.domain_id : "",
-    workspace_id: str(d.workspace_id) ? (d.workspace_id as string) : undefined,
-    status: typeof d.status === "string" ? d.status : "FINISHED",
-    created_count: (d.created_count as number | undefined) ?? 0,
-    updated_count: (d.updated_count as number | undefined) ?? 0,
-    deleted_count: (d.deleted_count as number | undefined) ?? 0,
-    error_count: (d.error_count as number | undefined) ?? 0,
-    tags: tags as Record<string, string> | undefined,
+    job_id: event.jobId,
+    collector_id: event.collectorId,
+    collector_name: str(event.collectorName) ? event.collectorName : undefined,
+    domain_id: event.domainId,
+    workspace_id: str(event.workspaceId) ? event.workspaceId : undefined,
+    status: typeof (data as { status?: unknown }).status === "string" ? event.status : "FINISHED",
+    created_count: event.createdCount,
+    updated_count: event.updatedCount,
+    deleted_count: event.deletedCount,
+    error_count: event.errorCount,
+    tags: tags.length > 0 ? Object.fromEntries(tags) : undefined,
   };
 }
 
-/**
- * Raises a notification for every finished collection job, without anyone calling Send. Durable
- * (one consumer for all replicas) and idempotent: the notification and the event's processed marker
- * commit together, so a redelivered event never makes a second notice.
- */
-export async function consumeJobFinished(deps: {
-  bus: EventBus;
-  processed: ProcessedEventStore;
-  sender: NotificationSender;
-  afterCommit: () => void;
-  logger: Logger;
-}): Promise<EventSubscription> {
-  const log = deps.logger.child({ consumer: JOB_FINISHED_CONSUMER });
-  return deps.bus.subscribe<unknown>({
+/** Every finished collection job, notified without anyone calling Send. */
+export function consumeJobFinished(deps: NoticeConsumerDeps): Promise<EventSubscription> {
+  return consumeNotices(deps, {
     durable: JOB_FINISHED_CONSUMER,
-    subjects: JOB_FINISHED_SUBJECT,
-    handler: async (event: PlatformEvent<unknown>) => {
-      const data = parseJobFinished(event.data);
-      const domainId = event.domainId || data?.domain_id;
-      if (!data || !domainId) {
-        log.warn({ event_id: event.id }, "dropping a job.finished event without a job, collector or domain");
-        return;
-      }
-      const outcome = await deps.processed.runOnce(JOB_FINISHED_CONSUMER, event.id, (tx) =>
-        deps.sender.send(jobFinishedNotification(data), {
-          domainId,
-          workspaceId: data.workspace_id ?? "",
-          channelScope: data.workspace_id ? undefined : "all",
-          tx,
-        }),
-      );
-      if (outcome.duplicate) {
-        log.debug({ event_id: event.id }, "job.finished already notified");
-        return;
-      }
-      deps.afterCommit();
-      log.info({ event_id: event.id, job_id: data.job_id, notification_id: outcome.result.notificationId }, "collection job notified");
-    },
+    subject: JOB_FINISHED_SUBJECT,
+    parse: parseJobFinished,
+    domainOf: (event, data) => event.domainId || data.domain_id,
+    toSend: (data) => ({ input: jobFinishedNotification(data), workspaceId: data.workspace_id ?? "", channelScope: data.workspace_id ? undefined : "all" }),
+    logFields: (data) => ({ job_id: data.job_id }),
+    malformed: "dropping a job.finished event without a job, collector or domain",
+    queued: "collection job notified",
   });
 }

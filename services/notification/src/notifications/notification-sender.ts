@@ -8,7 +8,7 @@ import type { QueuedDelivery } from "../delivery/delivery-queue";
 import { endpointOf } from "../delivery/endpoint";
 import { matchChannels } from "./channel-matching";
 import { NotificationRepository, type NewNotification } from "./repository";
-import type { SendInput } from "./rules";
+import type { SendInput } from "./notifications";
 
 export interface SendOptions {
   domainId: string;

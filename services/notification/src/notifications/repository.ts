@@ -1,8 +1,8 @@
-import { and, asc, eq, inArray, sql, type SQL } from "drizzle-orm";
+import { and, asc, eq, inArray, ne, sql } from "drizzle-orm";
 import type { Database, DatabaseExecutor } from "@cloudforet/db";
 import { enqueueEvent, eventSubject } from "@cloudforet/events";
-import { col, defineQueryFields, json, listWith, type QueryInput } from "@cloudforet/query";
-import { deliveries, deliveryQueue, notifications, outbox, type DeliveryRow, type NotificationRow } from "../db/schema";
+import { col, defineQueryFields, json, listWith, scopeCondition, type QueryInput, type TenantScope } from "@cloudforet/query";
+import { deliveries, deliveryQueue, endpointBreakers, notifications, outbox, type DeliveryRow, type NotificationRow } from "../db/schema";
 import { DeliveryQueue, type QueuedDelivery } from "../delivery/delivery-queue";
 
 /** What List and its query language can see of a notification. */
@@ -28,6 +28,9 @@ export const notificationFields = defineQueryFields(
 
 export type NewNotification = Omit<NotificationRow, "isRead" | "readAt" | "createdAt" | "updatedAt">;
 
+/** What a scope may read: its workspaces' rows and the whole domain's (workspace_id ""). */
+const readable = (scope: TenantScope) => scopeCondition(scope, notifications, { domainWideRows: true });
+
 export class NotificationRepository {
   constructor(private readonly db: Database) {}
 
@@ -52,14 +55,14 @@ export class NotificationRepository {
     return row;
   }
 
-  async get(scope: SQL, notificationId: string): Promise<{ row: NotificationRow; deliveries: DeliveryRow[] } | undefined> {
-    const [row] = await this.db.select().from(notifications).where(and(scope, eq(notifications.notificationId, notificationId)));
+  async get(scope: TenantScope, notificationId: string): Promise<{ row: NotificationRow; deliveries: DeliveryRow[] } | undefined> {
+    const [row] = await this.db.select().from(notifications).where(and(readable(scope), eq(notifications.notificationId, notificationId)));
     if (!row) return undefined;
     return { row, deliveries: (await this.deliveriesOf([notificationId])).get(notificationId) ?? [] };
   }
 
-  list(scope: SQL, query: QueryInput) {
-    return listWith(this.db, notifications, notificationFields, query, scope);
+  list(scope: TenantScope, query: QueryInput) {
+    return listWith(this.db, notifications, notificationFields, query, readable(scope));
   }
 
   /**
@@ -78,15 +81,27 @@ export class NotificationRepository {
         .where(and(inArray(deliveryQueue.notificationId, notificationIds), eq(deliveryQueue.state, "PENDING")))
         .orderBy(asc(deliveryQueue.createdAt), asc(deliveryQueue.channelId)),
     ]);
-    const pending: DeliveryRow[] = queued.map((q) => ({
-      sequence: 0,
-      notificationId: q.notificationId,
-      channel: q.channelId,
-      status: "PENDING",
-      attempt: q.attempts + 1,
-      error: "",
-      at: q.nextAttemptAt,
-    }));
+    // A row whose endpoint's breaker is open waits for the breaker's probe, not for its own due time.
+    const endpointKeys = [...new Set(queued.map((q) => q.endpointKey))];
+    const openBreakers = new Map(
+      (endpointKeys.length === 0
+        ? []
+        : await this.db.select().from(endpointBreakers).where(and(inArray(endpointBreakers.endpointKey, endpointKeys), ne(endpointBreakers.state, "closed")))
+      ).map((b) => [b.endpointKey, b]),
+    );
+    const pending: DeliveryRow[] = queued.map((q) => {
+      const breaker = openBreakers.get(q.endpointKey);
+      const waitsForProbe = breaker?.nextProbeAt && breaker.nextProbeAt > q.nextAttemptAt;
+      return {
+        sequence: 0,
+        notificationId: q.notificationId,
+        channel: q.channelId,
+        status: "PENDING",
+        attempt: q.attempts + 1,
+        error: breaker ? `circuit breaker ${breaker.state} for ${breaker.label || "the endpoint"}: waiting for its next probe` : "",
+        at: waitsForProbe ? breaker.nextProbeAt! : q.nextAttemptAt,
+      };
+    });
     for (const row of [...rows, ...pending]) {
       const list = byId.get(row.notificationId) ?? [];
       list.push(row);
@@ -99,19 +114,19 @@ export class NotificationRepository {
    * Marks the notifications read, all or none: `missing` lists the ids the scope cannot see (and then
    * nothing changes). `updated` counts only those that were unread.
    */
-  async markRead(scope: SQL, ids: string[]): Promise<{ missing: string[]; updated: number }> {
+  async markRead(scope: TenantScope, ids: string[]): Promise<{ missing: string[]; updated: number }> {
     return this.db.transaction(async (tx) => {
       const found = await tx
         .select({ id: notifications.notificationId })
         .from(notifications)
-        .where(and(scope, inArray(notifications.notificationId, ids)));
+        .where(and(readable(scope), inArray(notifications.notificationId, ids)));
       const seen = new Set(found.map((r) => r.id));
       const missing = ids.filter((id) => !seen.has(id));
       if (missing.length > 0) return { missing, updated: 0 };
       const updated = await tx
         .update(notifications)
         .set({ isRead: true, readAt: sql`now()`, updatedAt: sql`now()` })
-        .where(and(scope, inArray(notifications.notificationId, ids), eq(notifications.isRead, false)))
+        .where(and(readable(scope), inArray(notifications.notificationId, ids), eq(notifications.isRead, false)))
         .returning({ id: notifications.notificationId });
       return { missing, updated: updated.length };
     });

@@ -1,17 +1,20 @@
 import { randomUUID } from "node:crypto";
-import { and, asc, count, eq, isNotNull, lte, sql, type SQL } from "drizzle-orm";
-import type { Database } from "@cloudforet/db";
+import { and, asc, count, eq, getTableColumns, isNotNull, lte, sql, type SQL } from "drizzle-orm";
+import { queryRows, type Database } from "@cloudforet/db";
 import { invalidParameter, missingParameter, notFound } from "@cloudforet/errors";
 import type { Logger } from "pino";
 import { cronSchedules, sequences, type CronScheduleRow } from "../db/schema";
+import type { EngineEvents } from "../engine/engine-events";
 import { isUuid } from "../ids";
-import type { Page } from "../instances/instance-repository";
+import type { Page } from "../instances/repository";
+import { inScope, ownerWhere, requireInScope, type OwnerScope } from "../access/tenants";
 import type { Instances } from "../instances/instances";
 import { checkContextSize, validateTimezone } from "../instances/rules";
 import { requireText } from "../sequences/sequences";
-import { CronSyntaxError, nextFireAfter, parseCron } from "./cron-expression";
+import { CronSyntaxError, nextFireAfter, parseCron } from "@cloudforet/cron";
 
 export interface NewCronSchedule {
+  domainId: string;
   tenantId: string;
   namespace: unknown;
   sequenceId: unknown;
@@ -29,20 +32,24 @@ export interface CronSchedulePatch {
   enabled?: unknown;
 }
 
-export interface CronFilter {
-  tenantId?: string;
+export interface CronFilter extends OwnerScope {
   namespace?: string;
   sequenceId?: string;
   enabled?: boolean;
 }
 
 export interface CronSettings {
-  /** The time (injectable for tests). */
-  now(): Date;
+  /**
+   * A clock that replaces the database's (tests inject one). Without it every decision uses the
+   * database's `now()`, so replicas whose own clocks drift still agree on what is due.
+   */
+  clock?: () => Date;
   /** Largest metadata (the instance context limit). */
   maxMetadataBytes: number;
-  /** Called after instances were created (wakes the scheduler). */
-  wake(count: number): void;
+  /** Hears that instances were created (wakes the scheduler). */
+  events: Pick<EngineEvents, "instancesDue">;
+  /** Hears that a schedule was created or changed (the ticker looks at the fire times again). */
+  changed?: () => void;
   /** Counts created instances (orch8_cron_triggered_total). */
   triggered(count: number): void;
   logger: Logger;
@@ -104,29 +111,30 @@ export class CronSchedules {
     const timezone = validateTimezone(input.timezone, "timezone");
     const metadata = this.metadataOf(input.metadata) ?? {};
     const enabled = enabledOf(input.enabled) ?? true;
-    const nextFireAt = nextFireOrReject(cronExpr, timezone, this.settings.now());
+    const nextFireAt = nextFireOrReject(cronExpr, timezone, await this.now(this.db));
     const [sequence] = await this.db
       .select({ id: sequences.id })
       .from(sequences)
-      .where(and(eq(sequences.id, sequenceId), eq(sequences.tenantId, input.tenantId)));
+      .where(and(eq(sequences.id, sequenceId), ownerWhere(sequences, input)));
     if (!sequence) throw notFound(`sequence ${sequenceId} not found`, { parameter: "sequence_id", sequence_id: sequenceId });
     const [row] = await this.db
       .insert(cronSchedules)
-      .values({ id: randomUUID(), tenantId: input.tenantId, namespace, sequenceId, cronExpr, timezone, metadata, enabled, nextFireAt })
+      .values({ id: randomUUID(), domainId: input.domainId, tenantId: input.tenantId, namespace, sequenceId, cronExpr, timezone, metadata, enabled, nextFireAt })
       .returning();
+    this.settings.changed?.();
     return row;
   }
 
-  async get(id: string, tenant?: string): Promise<CronScheduleRow> {
+  async get(id: string, scope?: OwnerScope): Promise<CronScheduleRow> {
     const row = isUuid(id) ? (await this.db.select().from(cronSchedules).where(eq(cronSchedules.id, id.toLowerCase())))[0] : undefined;
-    if (!row || (tenant !== undefined && row.tenantId !== tenant)) throw notFound("cron schedule not found", { id });
-    return row;
+    return requireInScope(row, scope, "cron schedule", id);
   }
 
   async list(filter: CronFilter, page: Page, withTotal = false): Promise<{ results: CronScheduleRow[]; totalCount: number }> {
     if (filter.sequenceId !== undefined && !isUuid(filter.sequenceId)) throw invalidParameter("sequence_id must be a UUID", { parameter: "sequence_id" });
     const conditions: SQL[] = [];
-    if (filter.tenantId !== undefined) conditions.push(eq(cronSchedules.tenantId, filter.tenantId));
+    const owner = ownerWhere(cronSchedules, filter);
+    if (owner) conditions.push(owner);
     if (filter.namespace !== undefined) conditions.push(eq(cronSchedules.namespace, filter.namespace));
     if (filter.sequenceId !== undefined) conditions.push(eq(cronSchedules.sequenceId, filter.sequenceId.toLowerCase()));
     if (filter.enabled !== undefined) conditions.push(eq(cronSchedules.enabled, filter.enabled));
@@ -143,17 +151,23 @@ export class CronSchedules {
   }
 
   /** Changes the given fields and recomputes next_fire_at from now. */
-  async update(id: string, patch: CronSchedulePatch, tenant?: string): Promise<CronScheduleRow> {
+  async update(id: string, patch: CronSchedulePatch, scope?: OwnerScope): Promise<CronScheduleRow> {
+    const row = await this.updateRow(id, patch, scope);
+    this.settings.changed?.();
+    return row;
+  }
+
+  private async updateRow(id: string, patch: CronSchedulePatch, scope?: OwnerScope): Promise<CronScheduleRow> {
     const cronExpr = patch.cronExpr === undefined || patch.cronExpr === null ? undefined : cronExprOf(patch.cronExpr);
     const timezone = patch.timezone === undefined || patch.timezone === null ? undefined : validateTimezone(patch.timezone, "timezone");
     const metadata = this.metadataOf(patch.metadata);
     const enabled = enabledOf(patch.enabled);
     return this.db.transaction(async (tx) => {
       const current = isUuid(id) ? (await tx.select().from(cronSchedules).where(eq(cronSchedules.id, id.toLowerCase())).for("update"))[0] : undefined;
-      if (!current || (tenant !== undefined && current.tenantId !== tenant)) throw notFound("cron schedule not found", { id });
+      if (!current || !inScope(current, scope)) throw notFound("cron schedule not found", { id });
       const expr = cronExpr ?? current.cronExpr;
       const zone = timezone ?? current.timezone;
-      const nextFireAt = nextFireOrReject(expr, zone, this.settings.now());
+      const nextFireAt = nextFireOrReject(expr, zone, await this.now(tx));
       const [row] = await tx
         .update(cronSchedules)
         .set({ cronExpr: expr, timezone: zone, metadata: metadata ?? current.metadata, enabled: enabled ?? current.enabled, nextFireAt, updatedAt: new Date() })
@@ -163,9 +177,10 @@ export class CronSchedules {
     });
   }
 
-  async delete(id: string, tenant?: string): Promise<void> {
+  async delete(id: string, scope?: OwnerScope): Promise<void> {
     const conditions = [eq(cronSchedules.id, isUuid(id) ? id.toLowerCase() : "00000000-0000-0000-0000-000000000000")];
-    if (tenant !== undefined) conditions.push(eq(cronSchedules.tenantId, tenant));
+    const owner = ownerWhere(cronSchedules, scope);
+    if (owner) conditions.push(owner);
     const deleted = await this.db.delete(cronSchedules).where(and(...conditions)).returning({ id: cronSchedules.id });
     if (deleted.length === 0) throw notFound("cron schedule not found", { id });
   }
@@ -176,20 +191,25 @@ export class CronSchedules {
    * advances next_fire_at to the first fire time after now. Returns how many instances it created.
    */
   async fireDue(batch = 32): Promise<{ claimed: number; created: number }> {
-    const now = this.settings.now();
     const { claimed, created } = await this.db.transaction(async (tx) => {
-      const due = await tx
-        .select()
+      // Due by the database's clock (the transaction's now(), read in the claim itself), and the next
+      // fire times computed from that same instant: a replica's drifting clock decides nothing.
+      const claimedRows = await tx
+        .select({ ...getTableColumns(cronSchedules), claimedAt: sql<number>`(extract(epoch from ${this.nowSql()}) * 1000)::float8` })
         .from(cronSchedules)
-        .where(and(eq(cronSchedules.enabled, true), isNotNull(cronSchedules.nextFireAt), lte(cronSchedules.nextFireAt, now)))
+        .where(and(eq(cronSchedules.enabled, true), isNotNull(cronSchedules.nextFireAt), lte(cronSchedules.nextFireAt, this.nowSql())))
         .orderBy(asc(cronSchedules.nextFireAt))
         .limit(batch)
         .for("update", { skipLocked: true });
+      if (claimedRows.length === 0) return { claimed: 0, created: 0 };
+      const now = new Date(Math.floor(Number(claimedRows[0].claimedAt)));
+      const due = claimedRows.map(({ claimedAt: _, ...schedule }) => schedule);
       let made = 0;
       for (const schedule of due) {
         const fireAt = schedule.nextFireAt!;
         const row = this.instances.prepare({
           sequenceId: schedule.sequenceId,
+          domainId: schedule.domainId,
           tenantId: schedule.tenantId,
           namespace: schedule.namespace,
           metadata: schedule.metadata,
@@ -210,21 +230,35 @@ export class CronSchedules {
     });
     if (created > 0) {
       this.settings.triggered(created);
-      this.settings.wake(created);
+      this.settings.events.instancesDue(created);
     }
     return { claimed, created };
   }
 
   /**
-   * Milliseconds until the earliest enabled schedule is due by this clock (negative when one is
-   * overdue); undefined when none will fire. The ticker sleeps until then when that is sooner than its tick.
+   * Milliseconds until the earliest enabled schedule is due by the database's clock (negative when
+   * one is overdue); undefined when none will fire. The ticker sleeps until then when that is sooner than its tick.
    */
   async msUntilNextDue(): Promise<number | undefined> {
     const [row] = await this.db
-      .select({ at: sql<string | Date | null>`min(${cronSchedules.nextFireAt})` })
+      .select({ ms: sql<number | string | null>`(extract(epoch from (min(${cronSchedules.nextFireAt}) - ${this.nowSql()})) * 1000)::float8` })
       .from(cronSchedules)
       .where(and(eq(cronSchedules.enabled, true), isNotNull(cronSchedules.nextFireAt)));
-    if (!row?.at) return undefined;
-    return new Date(row.at).getTime() - this.settings.now().getTime();
+    if (row?.ms === null || row?.ms === undefined) return undefined;
+    return Number(row.ms);
+  }
+
+  /** The current instant in SQL: the injected clock's, else the database's (the transaction's start). */
+  private nowSql(): SQL {
+    const injected = this.settings.clock?.();
+    return injected ? sql`${injected.toISOString()}::timestamptz` : sql`now()`;
+  }
+
+  /** The current instant read from the database (or the injected clock), for next fire times computed outside a claim. */
+  private async now(db: Parameters<typeof queryRows>[0]): Promise<Date> {
+    const injected = this.settings.clock?.();
+    if (injected) return injected;
+    const [row] = await queryRows<{ ms: number | string }>(db, sql`select (extract(epoch from now()) * 1000)::float8 as ms`);
+    return new Date(Math.floor(Number(row.ms)));
   }
 }

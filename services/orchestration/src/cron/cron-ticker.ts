@@ -9,12 +9,19 @@ export interface CronTickerOptions {
   batchSize?: number;
 }
 
+/**
+ * The longest wait between two ticks when no schedule is due sooner: a schedule created or changed
+ * in this process wakes the ticker at once (wake), so this only bounds what another replica without
+ * an engine created.
+ */
+export const CRON_IDLE_MAX_MS = 60_000;
+
 /** The shortest wait between two ticks. */
 const MIN_DELAY_MS = 5;
 
 /**
- * Runs in every engine: every `tickMs` — or sooner, at the next fire time when that comes first —
- * it fires the due cron schedules (a full batch fires again at once). Replicas share the work through FOR UPDATE SKIP LOCKED; a failed tick (database down)
+ * Runs in every engine: at the next fire time (or within CRON_IDLE_MAX_MS when none is due sooner;
+ * woken at once when a schedule changes here) it fires the due cron schedules (a full batch fires again at once). Replicas share the work through FOR UPDATE SKIP LOCKED; a failed tick (database down)
  * is logged and retried at the next one.
  */
 export class CronTicker {
@@ -30,6 +37,11 @@ export class CronTicker {
 
   start(): void {
     this.loop.start();
+  }
+
+  /** A schedule was created or changed here: look at the fire times again now. */
+  wake(): void {
+    this.loop.wake();
   }
 
   /** Fires everything due now (also what tests call with an injected clock). */
@@ -54,8 +66,9 @@ export class CronTicker {
     const until = await this.schedules.msUntilNextDue().catch(() => undefined);
     // Overdue right after a tick: another replica is firing it (its row was locked) — no hurry. (Due
     // exactly now is a timer that woke a hair early: try again in a moment.)
-    if (until === undefined || until < 0) return this.options.tickMs;
-    return Math.min(this.options.tickMs, Math.max(MIN_DELAY_MS, until));
+    if (until !== undefined && until < 0) return this.options.tickMs;
+    const idle = Math.max(this.options.tickMs, CRON_IDLE_MAX_MS);
+    return until === undefined ? idle : Math.min(idle, Math.max(MIN_DELAY_MS, until));
   }
 
   stop(): Promise<void> {

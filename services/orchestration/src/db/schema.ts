@@ -1,3 +1,4 @@
+// Over 300 lines on purpose: every table of the orchestration schema in one file (STYLE: db/schema.ts).
 import { sql } from "drizzle-orm";
 import { bigint, boolean, index, integer, jsonb, pgSchema, primaryKey, smallint, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 import { outboxTable } from "@cloudforet/events";
@@ -17,6 +18,7 @@ export const sequences = orchestrationSchema.table(
   "sequences",
   {
     id: uuid("id").primaryKey(),
+    domainId: text("domain_id").notNull(),
     tenantId: text("tenant_id").notNull(),
     namespace: text("namespace").notNull(),
     name: text("name").notNull(),
@@ -24,7 +26,7 @@ export const sequences = orchestrationSchema.table(
     blocks: jsonb("blocks").$type<Block[]>().notNull(),
     createdAt: createdAt(),
   },
-  (t) => [uniqueIndex("sequences_name_version_idx").on(t.tenantId, t.namespace, t.name, t.version)],
+  (t) => [uniqueIndex("sequences_name_version_idx").on(t.domainId, t.tenantId, t.namespace, t.name, t.version)],
 );
 
 /**
@@ -38,6 +40,7 @@ export const instances = orchestrationSchema.table(
   {
     id: uuid("id").primaryKey(),
     sequenceId: uuid("sequence_id").notNull(),
+    domainId: text("domain_id").notNull(),
     tenantId: text("tenant_id").notNull(),
     namespace: text("namespace").notNull(),
     state: text("state").notNull(),
@@ -60,19 +63,19 @@ export const instances = orchestrationSchema.table(
     updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [
-    uniqueIndex("instances_idempotency_idx").on(t.tenantId, t.idempotencyKey).where(sql`idempotency_key is not null`),
+    uniqueIndex("instances_idempotency_idx").on(t.domainId, t.tenantId, t.idempotencyKey).where(sql`idempotency_key is not null`),
     index("instances_due_idx")
       .on(t.priorityRank.desc(), t.nextFireAt)
       .where(sql`locked_by is null and state in ('scheduled', 'waiting', 'paused')`),
     // The fair claim's per-tenant lookups (migration 0003).
     index("instances_tenant_due_idx")
-      .on(t.tenantId, t.priorityRank.desc(), t.nextFireAt)
+      .on(t.domainId, t.tenantId, t.priorityRank.desc(), t.nextFireAt)
       .where(sql`locked_by is null and state in ('scheduled', 'waiting', 'paused')`),
     index("instances_leases_idx").on(t.leaseExpiresAt).where(sql`locked_by is not null`),
     index("instances_unheld_running_idx").on(t.updatedAt).where(sql`locked_by is null and state = 'running'`),
-    index("instances_tenant_created_idx").on(t.tenantId, t.namespace, t.createdAt),
+    index("instances_tenant_created_idx").on(t.domainId, t.tenantId, t.namespace, t.createdAt),
     index("instances_sequence_idx").on(t.sequenceId),
-    index("instances_failed_idx").on(t.tenantId, t.updatedAt).where(sql`state = 'failed'`),
+    index("instances_failed_idx").on(t.domainId, t.tenantId, t.updatedAt).where(sql`state = 'failed'`),
   ],
 );
 
@@ -135,6 +138,8 @@ export const workerTasks = orchestrationSchema.table(
     createdAt: createdAt(),
     /** Incremented by every claim: a report carrying an older epoch comes from a claim the reaper took back. */
     claimEpoch: integer("claim_epoch").notNull().default(0),
+    /** The step's queue_name: only workers polling that queue claim it (null: the default queue). */
+    queueName: text("queue_name"),
   },
   (t) => [
     index("worker_tasks_pending_idx").on(t.handlerName, t.createdAt).where(sql`state = 'pending'`),
@@ -148,6 +153,7 @@ export const workerTasks = orchestrationSchema.table(
 export const triggers = orchestrationSchema.table(
   "triggers",
   {
+    domainId: text("domain_id").notNull(),
     tenantId: text("tenant_id").notNull(),
     slug: text("slug").notNull(),
     namespace: text("namespace").notNull(),
@@ -158,7 +164,7 @@ export const triggers = orchestrationSchema.table(
     createdAt: createdAt(),
     updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [primaryKey({ columns: [t.tenantId, t.slug] })],
+  (t) => [primaryKey({ columns: [t.domainId, t.tenantId, t.slug] })],
 );
 
 /**
@@ -186,6 +192,7 @@ export const cronSchedules = orchestrationSchema.table(
   "cron_schedules",
   {
     id: uuid("id").primaryKey(),
+    domainId: text("domain_id").notNull(),
     tenantId: text("tenant_id").notNull(),
     namespace: text("namespace").notNull(),
     sequenceId: uuid("sequence_id").notNull(),
@@ -201,7 +208,7 @@ export const cronSchedules = orchestrationSchema.table(
   },
   (t) => [
     index("cron_schedules_due_idx").on(t.nextFireAt).where(sql`enabled and next_fire_at is not null`),
-    index("cron_schedules_tenant_idx").on(t.tenantId, t.createdAt),
+    index("cron_schedules_tenant_idx").on(t.domainId, t.tenantId, t.createdAt),
   ],
 );
 
@@ -222,11 +229,12 @@ export const concurrencySlots = orchestrationSchema.table(
   "concurrency_slots",
   {
     instanceId: uuid("instance_id").primaryKey(),
+    domainId: text("domain_id").notNull(),
     tenantId: text("tenant_id").notNull(),
     concurrencyKey: text("concurrency_key").notNull(),
     acquiredAt: timestamp("acquired_at", { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [index("concurrency_slots_key_idx").on(t.tenantId, t.concurrencyKey)],
+  (t) => [index("concurrency_slots_key_idx").on(t.domainId, t.tenantId, t.concurrencyKey)],
 );
 
 /**
@@ -238,6 +246,7 @@ export const concurrencyWaiters = orchestrationSchema.table(
   "concurrency_waiters",
   {
     instanceId: uuid("instance_id").primaryKey(),
+    domainId: text("domain_id").notNull(),
     tenantId: text("tenant_id").notNull(),
     concurrencyKey: text("concurrency_key").notNull(),
     maxConcurrency: integer("max_concurrency").notNull(),
@@ -245,7 +254,7 @@ export const concurrencyWaiters = orchestrationSchema.table(
     fireAt: timestamp("fire_at", { withTimezone: true }).notNull(),
     createdAt: createdAt(),
   },
-  (t) => [index("concurrency_waiters_key_idx").on(t.tenantId, t.concurrencyKey, t.priorityRank.desc(), t.fireAt)],
+  (t) => [index("concurrency_waiters_key_idx").on(t.domainId, t.tenantId, t.concurrencyKey, t.priorityRank.desc(), t.fireAt)],
 );
 
 /**
@@ -256,6 +265,7 @@ export const concurrencyWaiters = orchestrationSchema.table(
 export const rateLimits = orchestrationSchema.table(
   "rate_limits",
   {
+    domainId: text("domain_id").notNull(),
     tenantId: text("tenant_id").notNull(),
     key: text("key").notNull(),
     maxCount: integer("max_count").notNull(),
@@ -265,10 +275,27 @@ export const rateLimits = orchestrationSchema.table(
     createdAt: createdAt(),
     updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [primaryKey({ columns: [t.tenantId, t.key] })],
+  (t) => [primaryKey({ columns: [t.domainId, t.tenantId, t.key] })],
 );
 
 export type RateLimitRow = typeof rateLimits.$inferSelect;
+
+/**
+ * Tenant grants (migration 0005): an API key with rows here may act only in these Orch8 tenants of
+ * its domain; a key without rows is not limited. Managed by DOMAIN_ADMIN over REST /tenant-grants.
+ */
+export const tenantGrants = orchestrationSchema.table(
+  "tenant_grants",
+  {
+    domainId: text("domain_id").notNull(),
+    apiKeyId: text("api_key_id").notNull(),
+    tenantId: text("tenant_id").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.domainId, t.apiKeyId, t.tenantId] })],
+);
+
+export type TenantGrantRow = typeof tenantGrants.$inferSelect;
 
 /**
  * Recurrent requests: a call to a URL or a platform RPC at an interval or cron schedule. The
@@ -280,6 +307,7 @@ export const recurrentRequests = orchestrationSchema.table(
   "recurrent_requests",
   {
     id: uuid("id").primaryKey(),
+    domainId: text("domain_id").notNull(),
     tenantId: text("tenant_id").notNull(),
     name: text("name").notNull(),
     status: text("status").notNull().default("active"),
@@ -299,8 +327,122 @@ export const recurrentRequests = orchestrationSchema.table(
   },
   (t) => [
     index("recurrent_requests_due_idx").on(t.nextRunAt).where(sql`status = 'active' and next_run_at is not null`),
-    index("recurrent_requests_tenant_idx").on(t.tenantId, t.createdAt),
+    index("recurrent_requests_tenant_idx").on(t.domainId, t.tenantId, t.createdAt),
   ],
 );
 
 export type RecurrentRequestRow = typeof recurrentRequests.$inferSelect;
+
+// ---- Engine features beyond seed 002 (migration 0006): webhooks, cluster nodes, sessions, credentials.
+
+/** A tenant's outgoing webhook: instance events matching `event_types` (all when empty) are POSTed to `url`. */
+export const webhookSubscriptions = orchestrationSchema.table(
+  "webhook_subscriptions",
+  {
+    id: uuid("id").primaryKey(),
+    domainId: text("domain_id").notNull(),
+    tenantId: text("tenant_id").notNull(),
+    url: text("url").notNull(),
+    eventTypes: jsonb("event_types").$type<string[]>().notNull().default([]),
+    /** The HMAC signing secret, sealed with ORCHESTRATION_CREDENTIALS_KEYS (never returned). */
+    sealedSecret: text("sealed_secret"),
+    enabled: boolean("enabled").notNull().default(true),
+    description: text("description"),
+    createdAt: createdAt(),
+    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index("webhook_subscriptions_owner_idx").on(t.domainId, t.tenantId, t.createdAt)],
+);
+
+export type WebhookSubscriptionRow = typeof webhookSubscriptions.$inferSelect;
+
+/**
+ * One event to deliver to one subscription: claimed with SKIP LOCKED, retried with backoff until
+ * delivered or failed. Inserted by the trigger instances_queue_webhooks (migration 0008) in the
+ * statement that changes an instance's state, so a delivery commits (or rolls back) with its change.
+ */
+export const webhookDeliveries = orchestrationSchema.table(
+  "webhook_deliveries",
+  {
+    id: uuid("id").primaryKey(),
+    subscriptionId: uuid("subscription_id").notNull(),
+    domainId: text("domain_id").notNull(),
+    tenantId: text("tenant_id").notNull(),
+    eventType: text("event_type").notNull(),
+    instanceId: uuid("instance_id"),
+    payload: jsonb("payload").$type<Json>().notNull(),
+    /** pending, delivered, failed */
+    status: text("status").notNull().default("pending"),
+    attempts: integer("attempts").notNull().default(0),
+    nextAttemptAt: timestamp("next_attempt_at", { withTimezone: true }).notNull().defaultNow(),
+    claimedUntil: timestamp("claimed_until", { withTimezone: true }),
+    lastStatusCode: integer("last_status_code"),
+    lastError: text("last_error"),
+    deliveredAt: timestamp("delivered_at", { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index("webhook_deliveries_due_idx").on(t.nextAttemptAt).where(sql`status = 'pending'`),
+    index("webhook_deliveries_subscription_idx").on(t.subscriptionId, t.createdAt),
+  ],
+);
+
+export type WebhookDeliveryRow = typeof webhookDeliveries.$inferSelect;
+
+/** The orchestration replicas sharing this database, each heartbeating its row; `drain` asks one to stop claiming. */
+export const clusterNodes = orchestrationSchema.table("cluster_nodes", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  address: text("address"),
+  /** active, draining, stopped */
+  status: text("status").notNull().default("active"),
+  drain: boolean("drain").notNull().default(false),
+  registeredAt: timestamp("registered_at", { withTimezone: true }).notNull().defaultNow(),
+  lastHeartbeatAt: timestamp("last_heartbeat_at", { withTimezone: true }).notNull().defaultNow(),
+});
+
+export type ClusterNodeRow = typeof clusterNodes.$inferSelect;
+
+/** Orch8 sessions: a key per tenant with shared data for the instances that name it. */
+export const sessions = orchestrationSchema.table(
+  "sessions",
+  {
+    id: uuid("id").primaryKey(),
+    domainId: text("domain_id").notNull(),
+    tenantId: text("tenant_id").notNull(),
+    sessionKey: text("session_key").notNull(),
+    data: jsonb("data").$type<unknown>().notNull().default({}),
+    /** active, completed, expired */
+    state: text("state").notNull().default("active"),
+    expiresAt: timestamp("expires_at", { withTimezone: true }),
+    createdAt: createdAt(),
+    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex("sessions_key_idx").on(t.domainId, t.tenantId, t.sessionKey)],
+);
+
+export type SessionRow = typeof sessions.$inferSelect;
+
+/** Named secrets of a tenant (`credentials://<id>`), sealed at rest and never returned. */
+export const credentials = orchestrationSchema.table(
+  "credentials",
+  {
+    domainId: text("domain_id").notNull(),
+    tenantId: text("tenant_id").notNull(),
+    id: text("id").notNull(),
+    name: text("name").notNull(),
+    /** api_key, oauth2, basic */
+    kind: text("kind").notNull().default("api_key"),
+    sealedValue: text("sealed_value").notNull(),
+    sealedRefreshToken: text("sealed_refresh_token"),
+    refreshUrl: text("refresh_url"),
+    expiresAt: timestamp("expires_at", { withTimezone: true }),
+    enabled: boolean("enabled").notNull().default(true),
+    description: text("description"),
+    createdAt: createdAt(),
+    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ name: "credentials_pk", columns: [t.domainId, t.tenantId, t.id] })],
+);
+
+export type CredentialRow = typeof credentials.$inferSelect;

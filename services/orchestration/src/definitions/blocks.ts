@@ -1,19 +1,27 @@
-/** The block tree of a sequence, exactly as seed 002's Block Definition Reference writes it. */
-export type Block = StepBlock | ParallelBlock | RaceBlock | RouterBlock | TryCatchBlock | LoopBlock | ForEachBlock | AbSplitBlock | CancellationScopeBlock;
+import type { Duration } from "./durations";
+
+/**
+ * The block tree of a sequence, as seed 002's Block Definition Reference writes it, plus what the
+ * real Orch8 engine's definitions add: `sub_sequence`, the `a_b_split` tag, integer-millisecond
+ * durations, step `queue_name` and `cancellable`, `delay.holidays`.
+ */
+export type Block = StepBlock | ParallelBlock | RaceBlock | RouterBlock | TryCatchBlock | LoopBlock | ForEachBlock | AbSplitBlock | CancellationScopeBlock | SubSequenceBlock;
 
 export type BlockType = Block["type"];
 
 export interface RetryPolicy {
   max_attempts?: number;
-  initial_backoff?: string;
-  max_backoff?: string;
+  initial_backoff?: Duration;
+  max_backoff?: Duration;
   backoff_multiplier?: number;
 }
 
 export interface StepDelay {
-  duration: string;
+  duration: Duration;
   business_days_only?: boolean;
-  jitter?: string;
+  jitter?: Duration;
+  /** Dates (YYYY-MM-DD, in the instance's time zone) a business-day delay skips like weekends. */
+  holidays?: string[];
 }
 
 export interface StepBlock {
@@ -23,8 +31,12 @@ export interface StepBlock {
   params?: Record<string, unknown>;
   delay?: StepDelay;
   retry?: RetryPolicy;
-  timeout?: string;
+  timeout?: Duration;
   rate_limit_key?: string;
+  /** The worker queue the step's task goes to (workers polling with that queue_name); default queue when absent. */
+  queue_name?: string;
+  /** false: an external cancel waits until this step has ended (the engine's default is true). */
+  cancellable?: boolean;
 }
 
 export interface ParallelBlock {
@@ -73,7 +85,8 @@ export interface ForEachBlock {
 }
 
 export interface AbSplitBlock {
-  type: "ab_split";
+  /** `a_b_split` is the real engine's spelling of the same block. */
+  type: "ab_split" | "a_b_split";
   id: string;
   variants: { name: string; weight: number; blocks: Block[] }[];
 }
@@ -84,7 +97,17 @@ export interface CancellationScopeBlock {
   blocks: Block[];
 }
 
-export const BLOCK_TYPES: readonly BlockType[] = ["step", "parallel", "race", "router", "try_catch", "loop", "for_each", "ab_split", "cancellation_scope"];
+/** Runs another sequence (by name, latest or given version) as a child instance and waits for it; its output is the child's outputs. */
+export interface SubSequenceBlock {
+  type: "sub_sequence";
+  id: string;
+  sequence_name: string;
+  version?: number;
+  /** The child's context.data (templates resolved against the parent). */
+  input?: Record<string, unknown>;
+}
+
+export const BLOCK_TYPES: readonly BlockType[] = ["step", "parallel", "race", "router", "try_catch", "loop", "for_each", "ab_split", "cancellation_scope", "a_b_split", "sub_sequence"];
 
 /** Default cap of loop and for_each iterations (seed 002). */
 export const DEFAULT_MAX_ITERATIONS = 1000;
@@ -93,6 +116,7 @@ export const DEFAULT_MAX_ITERATIONS = 1000;
 export function childLists(block: Block): Block[][] {
   switch (block.type) {
     case "step":
+    case "sub_sequence":
       return [];
     case "parallel":
     case "race":
@@ -105,6 +129,7 @@ export function childLists(block: Block): Block[][] {
     case "for_each":
       return [block.body];
     case "ab_split":
+    case "a_b_split":
       return block.variants.map((v) => v.blocks);
     case "cancellation_scope":
       return [block.blocks];

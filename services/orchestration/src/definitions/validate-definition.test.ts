@@ -57,7 +57,7 @@ describe("validateDefinition", () => {
 
   it("rejects an unknown block type naming the block", () => {
     expect(rejection([{ type: "stepp", id: "a", handler: "noop" }])).toEqual({
-      message: 'block "a": unknown block type "stepp" (one of step, parallel, race, router, try_catch, loop, for_each, ab_split, cancellation_scope)',
+      message: 'block "a": unknown block type "stepp" (one of step, parallel, race, router, try_catch, loop, for_each, ab_split, cancellation_scope, a_b_split, sub_sequence)',
       metadata: { parameter: "blocks[0].type", block_id: "a" },
     });
   });
@@ -67,16 +67,61 @@ describe("validateDefinition", () => {
     expect(dup).toEqual({ message: 'block "a": duplicate block id', metadata: { parameter: "blocks[1].branches[1][0].body[0].id", block_id: "a" } });
   });
 
-  it("rejects empty lists of blocks and branches", () => {
-    expect(rejection([])).toMatchObject({ message: "blocks must not be empty" });
-    expect(rejection([{ type: "parallel", id: "p", branches: [[step("a")], []] }])).toMatchObject({ metadata: { parameter: "blocks[0].branches[1]", block_id: "p" } });
-    expect(rejection([{ type: "race", id: "r", branches: [] }])).toMatchObject({ metadata: { parameter: "blocks[0].branches", block_id: "r" } });
-    expect(rejection([{ type: "try_catch", id: "t", try_block: [] }])).toMatchObject({ metadata: { parameter: "blocks[0].try_block" } });
-    expect(rejection([{ type: "loop", id: "l", condition: "x", body: [] }])).toMatchObject({ metadata: { parameter: "blocks[0].body" } });
-    expect(rejection([{ type: "router", id: "r", routes: [{ condition: "a", blocks: [] }] }])).toMatchObject({ metadata: { parameter: "blocks[0].routes[0].blocks" } });
-    expect(rejection([{ type: "router", id: "r", routes: [] }])).toMatchObject({ metadata: { parameter: "blocks[0].routes" } });
+  it("accepts empty lists of blocks and branches, as the engine does", () => {
+    expect(validateDefinition([])).toEqual([]);
+    const blocks = validateDefinition([
+      { type: "parallel", id: "p", branches: [[step("a")], []] },
+      { type: "race", id: "r", branches: [] },
+      { type: "try_catch", id: "t", try_block: [], catch_block: [] },
+      { type: "loop", id: "l", condition: "x", body: [] },
+      { type: "router", id: "ro", routes: [{ condition: "a", blocks: [] }] },
+      { type: "router", id: "ro2", routes: [] },
+      { type: "cancellation_scope", id: "s", blocks: [] },
+    ]);
+    expect(blocks).toHaveLength(7);
     expect(rejection([{ type: "ab_split", id: "ab", variants: [] }])).toMatchObject({ metadata: { parameter: "blocks[0].variants" } });
-    expect(rejection([{ type: "cancellation_scope", id: "s", blocks: [] }])).toMatchObject({ metadata: { parameter: "blocks[0].blocks" } });
+  });
+
+  it("accepts the engine's definitions: integer-millisecond durations, a_b_split, sub_sequence, queue_name, cancellable, holidays", () => {
+    const blocks = validateDefinition([
+      {
+        type: "step",
+        id: "s",
+        handler: "noop",
+        timeout: 30000,
+        retry: { max_attempts: 3, initial_backoff: 1000, max_backoff: 30000 },
+        delay: { duration: 3600000, business_days_only: true, jitter: 0, holidays: ["2024-12-25", "2025-01-01"] },
+        queue_name: "gpu-pool",
+        cancellable: false,
+      },
+      { type: "a_b_split", id: "ab", variants: [{ name: "a", weight: 1, blocks: [step("v")] }] },
+      { type: "sub_sequence", id: "child", sequence_name: "onboarding", version: 2, input: { user: "{{ context.data.user }}" } },
+    ]);
+    expect(blocks[0]).toMatchObject({ timeout: 30000, queue_name: "gpu-pool", cancellable: false });
+    expect(blocks[1]).toMatchObject({ type: "a_b_split" });
+    expect(blocks[2]).toEqual({ type: "sub_sequence", id: "child", sequence_name: "onboarding", version: 2, input: { user: "{{ context.data.user }}" } });
+  });
+
+  it.each([
+    [{ type: "sub_sequence", id: "x" }, "blocks[0].sequence_name"],
+    [{ type: "sub_sequence", id: "x", sequence_name: "a", version: 0 }, "blocks[0].version"],
+    [{ type: "sub_sequence", id: "x", sequence_name: "a", input: [1] }, "blocks[0].input"],
+    [{ type: "sub_sequence", id: "x", sequence_name: "a", body: [] }, "blocks[0].body"],
+    [step("x", { queue_name: "bad queue" }), "blocks[0].queue_name"],
+    [step("x", { cancellable: "no" }), "blocks[0].cancellable"],
+    [step("x", { delay: { duration: 1000, holidays: ["2024-02-30"] } }), "blocks[0].delay.holidays[0]"],
+    [step("x", { delay: { duration: 1000, holidays: ["2024-13-01"] } }), "blocks[0].delay.holidays[0]"],
+    [step("x", { delay: { duration: 1000, holidays: "2024-12-25" } }), "blocks[0].delay.holidays"],
+    [step("x", { timeout: -5 }), "blocks[0].timeout"],
+    [step("x", { timeout: 1.5 }), "blocks[0].timeout"],
+  ])("rejects a bad engine field: %j", (block, parameter) => {
+    expect(rejection([block])).toMatchObject({ metadata: { parameter, block_id: "x" } });
+  });
+
+  it("names the position of a condition's syntax error", () => {
+    const bad = rejection([{ type: "loop", id: "l", condition: "count * (2 > threshold", body: [] }]);
+    expect(bad.metadata).toEqual({ parameter: "blocks[0].condition", block_id: "l", position: "22" });
+    expect(bad.message).toMatch(/bad condition: expected "\)"/);
   });
 
   it.each([
@@ -85,7 +130,8 @@ describe("validateDefinition", () => {
     [{ delay: { duration: "3 days" } }, "blocks[0].delay.duration"],
     [{ delay: { duration: "1d", jitter: "x" } }, "blocks[0].delay.jitter"],
     [{ retry: { initial_backoff: "1" } }, "blocks[0].retry.initial_backoff"],
-    [{ retry: { max_backoff: 60 } }, "blocks[0].retry.max_backoff"],
+    [{ retry: { max_backoff: -60 } }, "blocks[0].retry.max_backoff"],
+    [{ retry: { max_backoff: true } }, "blocks[0].retry.max_backoff"],
     [{ retry: { max_attempts: 0 } }, "blocks[0].retry.max_attempts"],
     [{ retry: { backoff_multiplier: 0.5 } }, "blocks[0].retry.backoff_multiplier"],
   ])("rejects bad durations and retry policies: %j", (extra, parameter) => {

@@ -12,7 +12,7 @@ const MAX_BLOCKS = 10_000;
 
 /** Fields each block type may carry (besides `type`, `id` and the free-form `description`). */
 const FIELDS: Record<BlockType, string[]> = {
-  step: ["handler", "params", "delay", "retry", "timeout", "rate_limit_key"],
+  step: ["handler", "params", "delay", "retry", "timeout", "rate_limit_key", "queue_name", "cancellable"],
   parallel: ["branches"],
   race: ["branches", "semantics"],
   router: ["routes", "default"],
@@ -20,8 +20,20 @@ const FIELDS: Record<BlockType, string[]> = {
   loop: ["condition", "body", "max_iterations"],
   for_each: ["collection", "item_var", "body", "max_iterations"],
   ab_split: ["variants"],
+  a_b_split: ["variants"],
   cancellation_scope: ["blocks"],
+  sub_sequence: ["sequence_name", "version", "input"],
 };
+
+const QUEUE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.:/-]{0,127}$/;
+const HOLIDAY = /^\d{4}-\d{2}-\d{2}$/;
+const MAX_HOLIDAYS = 1_000;
+
+/** "2024-12-25" names a real calendar date. */
+function isCalendarDate(text: string): boolean {
+  const at = new Date(`${text}T00:00:00Z`);
+  return HOLIDAY.test(text) && !Number.isNaN(at.getTime()) && at.toISOString().startsWith(text);
+}
 
 type Json = Record<string, unknown>;
 
@@ -35,9 +47,9 @@ class DefinitionValidator {
     throw invalidParameter(blockId ? `block "${blockId}": ${message}` : message, { parameter: path, ...(blockId ? { block_id: blockId } : {}) });
   }
 
-  list(value: unknown, path: string, owner: string | undefined, depth: number, allowEmpty = false): Block[] {
+  /** A list of blocks; empty lists are accepted, as the engine accepts them (they complete at once). */
+  list(value: unknown, path: string, owner: string | undefined, depth: number): Block[] {
     if (!Array.isArray(value)) this.fail(path, owner, `${path} must be an array of blocks`);
-    if (value.length === 0 && !allowEmpty) this.fail(path, owner, `${path} must not be empty`);
     if (depth > MAX_DEPTH) this.fail(path, owner, `blocks nest deeper than ${MAX_DEPTH} levels`);
     return value.map((block, i) => this.block(block, `${path}[${i}]`, depth));
   }
@@ -59,14 +71,14 @@ class DefinitionValidator {
         this.fail(`${path}.${key}`, id, `unknown field "${key}" for a ${type} block`);
       }
     }
-    const sub = (field: string, allowEmpty = false) => this.list(value[field], `${path}.${field}`, id, depth + 1, allowEmpty);
-    const optionalSub = (field: string) => (value[field] === undefined || value[field] === null ? undefined : sub(field, true));
+    const sub = (field: string) => this.list(value[field], `${path}.${field}`, id, depth + 1);
+    const optionalSub = (field: string) => (value[field] === undefined || value[field] === null ? undefined : sub(field));
     switch (type) {
       case "step":
         return this.step(value, path, id);
       case "parallel":
       case "race": {
-        if (!Array.isArray(value.branches) || value.branches.length === 0) this.fail(`${path}.branches`, id, "branches must be a non-empty array of block lists");
+        if (!Array.isArray(value.branches)) this.fail(`${path}.branches`, id, "branches must be an array of block lists");
         const branches = value.branches.map((b, i) => this.list(b, `${path}.branches[${i}]`, id, depth + 1));
         if (type === "parallel") return { type, id, branches };
         const semantics = value.semantics ?? "first_to_resolve";
@@ -82,7 +94,6 @@ class DefinitionValidator {
           return { condition: this.condition(route.condition, `${at}.condition`, id), blocks: this.list(route.blocks, `${at}.blocks`, id, depth + 1) };
         });
         const fallback = value.default === undefined || value.default === null ? undefined : sub("default");
-        if (routes.length === 0 && !fallback) this.fail(`${path}.routes`, id, "a router needs at least one route or a default");
         return { type, id, routes, ...(fallback ? { default: fallback } : {}) };
       }
       case "try_catch": {
@@ -98,7 +109,8 @@ class DefinitionValidator {
         if (typeof itemVar !== "string" || !IDENTIFIER.test(itemVar)) this.fail(`${path}.item_var`, id, "item_var must be an identifier");
         return { type, id, collection: value.collection, item_var: itemVar, body: sub("body"), ...this.maxIterations(value, path, id) };
       }
-      case "ab_split": {
+      case "ab_split":
+      case "a_b_split": {
         if (!Array.isArray(value.variants) || value.variants.length === 0) this.fail(`${path}.variants`, id, "variants must be a non-empty array");
         const names = new Set<string>();
         const variants = value.variants.map((variant, i) => {
@@ -116,6 +128,8 @@ class DefinitionValidator {
       }
       case "cancellation_scope":
         return { type, id, blocks: sub("blocks") };
+      case "sub_sequence":
+        return this.subSequence(value, path, id);
     }
   }
 
@@ -128,10 +142,11 @@ class DefinitionValidator {
     if (value.delay !== undefined && value.delay !== null) {
       const delay = value.delay;
       if (!isObject(delay)) this.fail(`${path}.delay`, id, "delay must be an object with a duration");
-      for (const key of Object.keys(delay)) if (!["duration", "business_days_only", "jitter"].includes(key)) this.fail(`${path}.delay.${key}`, id, `unknown field "${key}" in delay`);
+      for (const key of Object.keys(delay)) if (!["duration", "business_days_only", "jitter", "holidays"].includes(key)) this.fail(`${path}.delay.${key}`, id, `unknown field "${key}" in delay`);
       this.duration(delay.duration, `${path}.delay.duration`, id, true);
       if (delay.jitter !== undefined) this.duration(delay.jitter, `${path}.delay.jitter`, id, false);
       if (delay.business_days_only !== undefined && typeof delay.business_days_only !== "boolean") this.fail(`${path}.delay.business_days_only`, id, "business_days_only must be a boolean");
+      if (delay.holidays !== undefined && delay.holidays !== null) this.holidays(delay.holidays, `${path}.delay.holidays`, id);
       step.delay = delay as unknown as NonNullable<typeof step.delay>;
     }
     if (value.retry !== undefined && value.retry !== null) {
@@ -152,18 +167,42 @@ class DefinitionValidator {
     }
     if (value.timeout !== undefined && value.timeout !== null) {
       this.duration(value.timeout, `${path}.timeout`, id, true);
-      step.timeout = value.timeout as string;
+      step.timeout = value.timeout as string | number;
     }
     if (value.rate_limit_key !== undefined && value.rate_limit_key !== null) {
       if (typeof value.rate_limit_key !== "string" || value.rate_limit_key === "") this.fail(`${path}.rate_limit_key`, id, "rate_limit_key must be a non-empty string");
       step.rate_limit_key = value.rate_limit_key;
     }
+    if (value.queue_name !== undefined && value.queue_name !== null) {
+      if (typeof value.queue_name !== "string" || !QUEUE_NAME.test(value.queue_name)) this.fail(`${path}.queue_name`, id, "queue_name must be 1-128 letters, digits, _ . : / -");
+      step.queue_name = value.queue_name;
+    }
+    if (value.cancellable !== undefined && value.cancellable !== null) {
+      if (typeof value.cancellable !== "boolean") this.fail(`${path}.cancellable`, id, "cancellable must be a boolean");
+      step.cancellable = value.cancellable;
+    }
     return step;
   }
 
+  private subSequence(value: Json, path: string, id: string): Block {
+    const { sequence_name: name, version, input } = value;
+    if (typeof name !== "string" || name.trim() === "" || name.length > 256) this.fail(`${path}.sequence_name`, id, "sub_sequence needs a sequence_name (1-256 characters)");
+    if (version !== undefined && version !== null && (!Number.isInteger(version) || (version as number) < 1)) this.fail(`${path}.version`, id, "version must be a positive integer");
+    if (input !== undefined && input !== null && !isObject(input)) this.fail(`${path}.input`, id, "input must be an object (the child's context.data)");
+    return { type: "sub_sequence", id, sequence_name: name, ...(typeof version === "number" ? { version } : {}), input: (input as Json | undefined) ?? {} };
+  }
+
+  private holidays(value: unknown, path: string, id: string): void {
+    if (!Array.isArray(value) || value.length > MAX_HOLIDAYS) this.fail(path, id, `holidays must be an array of at most ${MAX_HOLIDAYS} dates (YYYY-MM-DD)`);
+    value.forEach((day, i) => {
+      if (typeof day !== "string" || !isCalendarDate(day)) this.fail(`${path}[${i}]`, id, `${JSON.stringify(day)} is not a date (YYYY-MM-DD)`);
+    });
+  }
+
+  /** A duration: seed text ("30s") or the engine's integer milliseconds (30000). */
   private duration(value: unknown, path: string, id: string, positive: boolean): number {
-    const ms = typeof value === "string" ? parseDuration(value) : undefined;
-    if (ms === undefined) this.fail(path, id, `${JSON.stringify(value ?? null)} is not a duration (use e.g. "500ms", "30s", "1m", "2h", "1d")`);
+    const ms = typeof value === "string" || typeof value === "number" ? parseDuration(value) : undefined;
+    if (ms === undefined) this.fail(path, id, `${JSON.stringify(value ?? null)} is not a duration (use e.g. "500ms", "30s", "1m", "2h", "1d", or integer milliseconds)`);
     if (positive && ms <= 0) this.fail(path, id, "duration must be greater than zero");
     return ms;
   }
@@ -173,7 +212,9 @@ class DefinitionValidator {
     try {
       parseCondition(value);
     } catch (err) {
-      if (err instanceof ConditionSyntaxError) this.fail(path, id, `bad condition: ${err.message}`);
+      if (err instanceof ConditionSyntaxError) {
+        throw invalidParameter(`block "${id}": bad condition: ${err.message}`, { parameter: path, block_id: id, position: String(err.position) });
+      }
       throw err;
     }
     return value;

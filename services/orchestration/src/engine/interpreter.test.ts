@@ -205,3 +205,38 @@ describe("timing", () => {
     expect(maxAttempts({})).toBe(3);
   });
 });
+
+describe("the engine's definition language in the interpreter", () => {
+  it("runs a_b_split like ab_split, empty lists at once, and a loop on `true` up to max_iterations", () => {
+    const { result, ran, context } = simulate([
+      { type: "a_b_split", id: "ab", variants: [{ name: "a", weight: 1, blocks: [step("va")] }, { name: "b", weight: 1, blocks: [step("vb")] }] },
+      { type: "parallel", id: "p", branches: [[], []] },
+      { type: "race", id: "r", branches: [] },
+      { type: "loop", id: "l", condition: "true", max_iterations: 2, body: [step("body")] },
+      { type: "router", id: "ro", routes: [{ condition: "count * 2 > threshold", blocks: [step("big")] }], default: [step("small")] },
+    ], { random: 0.75, data: { count: 5, threshold: 8 } });
+    expect(result.status).toBe("completed");
+    expect(ran).toEqual(["vb", "l#0/body", "l#1/body", "big"]);
+    expect((context.runtime as Record<string, unknown>).ab_variants).toEqual({ ab: "b" });
+  });
+
+  it("runs a sub_sequence as a step of the sub-sequence handler with its name, version and input", () => {
+    const blocks = validateDefinition([{ type: "sub_sequence", id: "child", sequence_name: "onboard", version: 3, input: { user: "{{ context.data.user }}" } }]);
+    const walk = new Walker(emptyExecution(), blocks, { now: Date.now(), timezone: "UTC", random: Math.random, scope: { context: { data: {} }, outputs: {} } }).walk();
+    expect(walk.ready).toHaveLength(1);
+    expect(walk.ready[0].block).toEqual({ type: "step", id: "child", handler: "__sub_sequence", params: { sequence_name: "onboard", version: 3, input: { user: "{{ context.data.user }}" } } });
+  });
+
+  it("holds external cancels while a step that is not cancellable has not ended", () => {
+    const blocks = validateDefinition([step("before"), { ...step("charge"), cancellable: false }, step("after")]);
+    const exec = emptyExecution();
+    const walk = () => new Walker(exec, blocks, { now: Date.now(), timezone: "UTC", random: Math.random, scope: { context: { data: {} }, outputs: {} } }).walk();
+    expect(walk().inCancellationScope).toBe(false);
+    exec.nodes.before = { status: "completed", seq: 1 };
+    expect(walk().inCancellationScope).toBe(true);
+    exec.nodes.charge = { status: "suspended", data: { task_id: "t", external: true } };
+    expect(walk().inCancellationScope).toBe(true);
+    exec.nodes.charge = { status: "completed", seq: 2 };
+    expect(walk().inCancellationScope).toBe(false);
+  });
+});

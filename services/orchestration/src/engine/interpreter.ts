@@ -1,4 +1,6 @@
-import { DEFAULT_MAX_ITERATIONS, childLists, type Block, type StepBlock } from "../definitions/blocks";
+// Over 300 lines: the walker is one recursive evaluation over the block tree, one case per block
+// type sharing the node bookkeeping; split by block type, the tree's semantics would be scattered.
+import { DEFAULT_MAX_ITERATIONS, childLists, type Block, type StepBlock, type SubSequenceBlock } from "../definitions/blocks";
 import { evaluateCondition } from "../expressions/conditions";
 import { resolvePath, type EvaluationScope } from "../expressions/paths";
 import { isTerminal, type ExecutionState, type NodeState } from "./execution-state";
@@ -30,7 +32,7 @@ export interface WalkResult {
   wakeAt?: number;
   /** Some node waits for something outside the engine (worker task, human review). */
   waitingExternal: boolean;
-  /** A cancellation_scope is running (external cancels wait for it). */
+  /** A cancellation_scope, or a step with `cancellable: false`, is running (external cancels wait for it). */
   inCancellationScope: boolean;
   /** Worker tasks of nodes the walk cancelled (race losers, failed parallels). */
   cancelledTasks: string[];
@@ -47,7 +49,7 @@ export const blockIdOfKey = (key: string) => key.slice(key.lastIndexOf("/") + 1)
  * Evaluates an instance's block tree against its persisted execution state: advances composite
  * blocks (choosing routes and variants, finishing iterations, resolving races), records their
  * outcomes in the state, and reports the steps that are ready to run. It performs no I/O: the
- * runner executes the ready steps, records their outcomes and walks again until nothing is ready.
+ * instance pass executes the ready steps, records their outcomes and walks again until nothing is ready.
  */
 export class Walker {
   private readonly ready: ReadyStep[] = [];
@@ -97,6 +99,7 @@ export class Walker {
     const existing = this.exec.nodes[key];
     if (existing && isTerminal(existing.status)) return outcomeOf(existing, block.id);
     if (block.type === "step") return this.step(block, key);
+    if (block.type === "sub_sequence") return this.step(subSequenceStep(block), key);
     const node = (this.exec.nodes[key] ??= { status: "running", data: {} });
     const data = (node.data ??= {});
     const finish = (outcome: Outcome): Outcome => {
@@ -117,6 +120,7 @@ export class Walker {
         return pending;
       }
       case "race": {
+        if (block.branches.length === 0) return finish({ status: "done", seq: 0 });
         const results = block.branches.map((branch) => this.sequence(branch, scope));
         const candidates = results
           .map((outcome, index) => ({ outcome, index }))
@@ -148,7 +152,8 @@ export class Walker {
         return finish(this.loop(block, scope, data));
       case "for_each":
         return finish(this.forEach(block, scope, data));
-      case "ab_split": {
+      case "ab_split":
+      case "a_b_split": {
         if (data.variant === undefined) {
           data.variant = pickVariant(block.variants, this.env.random());
           this.recordVariant(block.id, data.variant as string);
@@ -168,6 +173,8 @@ export class Walker {
     const node = (this.exec.nodes[key] ??= { status: "pending", attempt: 0 });
     const data = (node.data ??= {});
     const { now } = this.env;
+    // Reached and not ended: a cancel waits for a step that is not cancellable (the engine's `cancellable: false`).
+    if (block.cancellable === false && !isTerminal(node.status)) this.inScope = true;
     switch (node.status) {
       case "pending": {
         if (block.delay && (node.attempt ?? 0) === 0 && data.fire_at === undefined) {
@@ -328,6 +335,15 @@ export class Walker {
     const audit = Array.isArray(context.audit) ? (context.audit as unknown[]) : (context.audit = []);
     audit.push({ event: "ab_split", block_id: blockId, variant, at: new Date(this.env.now).toISOString() });
   }
+}
+
+/** The built-in handler that runs a sub_sequence block (sub-sequence.ts). */
+export const SUB_SEQUENCE_HANDLER = "__sub_sequence";
+
+/** A sub_sequence block runs as a step of the sub-sequence handler (child instance, then its outputs). */
+function subSequenceStep(block: SubSequenceBlock): StepBlock {
+  const params = { sequence_name: block.sequence_name, ...(block.version !== undefined ? { version: block.version } : {}), input: block.input ?? {} };
+  return { type: "step", id: block.id, handler: SUB_SEQUENCE_HANDLER, params };
 }
 
 function outcomeOf(node: NodeState, blockId: string): Outcome {

@@ -19,6 +19,8 @@ export class Periodic {
   private timer?: NodeJS.Timeout;
   private running?: Promise<unknown>;
   private stopped = true;
+  /** wake() came while a run was in progress: run again right after it. */
+  private again = false;
 
   constructor(private readonly options: PeriodicOptions) {}
 
@@ -29,6 +31,20 @@ export class Periodic {
   start(firstDelayMs = 0): void {
     this.stopped = false;
     this.schedule(firstDelayMs);
+  }
+
+  /**
+   * Runs now rather than after the chosen delay (what the work depends on changed: a new cron
+   * schedule may be due before the timer) — right after the run in progress, if one is.
+   */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    clearTimeout(this.timer);
+    this.schedule(0);
   }
 
   async stop(): Promise<void> {
@@ -47,7 +63,8 @@ export class Periodic {
         .catch(() => 1_000)
         .then((delay) => {
           this.running = undefined;
-          this.schedule(delay);
+          this.schedule(this.again ? 0 : delay);
+          this.again = false;
         });
     }, delayMs);
     this.timer.unref?.();

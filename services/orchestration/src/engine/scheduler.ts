@@ -6,11 +6,17 @@ import type { Logger } from "pino";
 import { instances, type InstanceRow } from "../db/schema";
 import type { ConcurrencySlots } from "../flow/concurrency-slots";
 import type { EngineMetrics } from "./engine-metrics";
-import { instanceFromSql } from "./instance-runner";
+import { instanceFromSql } from "./checkpoint-repository";
+import type { EngineEvents } from "./engine-events";
+import type { InstancePass } from "./instance-pass";
 
 export interface SchedulerSettings {
   engineId: string;
-  /** Poll interval: due instances are claimed at least this often even without wake-ups. */
+  /**
+   * Poll interval while busy. Idle, the poll backs off (doubling up to IDLE_POLL_MAX_MS) and sleeps
+   * until the next stored fire time instead: wake-ups and in-process timers (kick, kickAt) start
+   * work at once, the poll only catches what no wake-up reported.
+   */
   tickMs: number;
   /** How long a claim holds an instance; renewed every third of it while the engine works on it. */
   leaseMs: number;
@@ -26,15 +32,22 @@ export interface SchedulerDependencies {
   logger: Logger;
   /** Concurrency slots: keyed instances run only while holding one. */
   slots: ConcurrencySlots;
-  /** `slotless`: a waiter for a concurrency slot claimed only to take in its signals. */
-  run(row: InstanceRow, options?: { slotless?: boolean }): Promise<void>;
+  /** Runs each claimed instance. */
+  pass: Pick<InstancePass, "run">;
+  /** Hears that a claim moved an instance to running (watch streams). */
+  events: Pick<EngineEvents, "instanceStateChanged">;
 }
+
+/** The longest an idle engine goes without looking for due instances itself. */
+export const IDLE_POLL_MAX_MS = 30_000;
+/** How often the concurrency-slot repair sweep runs when nothing else calls for it. */
+const SLOT_SWEEP_MS = 120_000;
 
 /** The claimable instances (alias `i`): parked in a claimable state, due, unlocked. */
 const DUE = sql.raw(`i.locked_by is null and i.state in ('scheduled', 'waiting', 'paused') and i.next_fire_at <= now()`);
 
 /**
- * Claims due instances and hands them to the runner. Any number of replicas share the work: a
+ * Claims due instances and hands them to the instance pass. Any number of replicas share the work: a
  * claim takes due, unlocked instances round-robin between tenants (priority, then fire time within
  * one) with FOR UPDATE SKIP LOCKED and marks them with this engine's lease, so no instance runs in two engines at once. Leases are
  * renewed while held; expired ones (a crashed engine's) are recovered at start and periodically.
@@ -47,7 +60,13 @@ export class Scheduler {
   private claimAgain = false;
   private stopped = true;
   private readonly timers: NodeJS.Timeout[] = [];
-  private readonly wakeTimers = new Map<number, NodeJS.Timeout>();
+  /** The one timer for the next claim: the poll, or the earliest fire time known here. */
+  private tickTimer?: NodeJS.Timeout;
+  private tickAt = Number.POSITIVE_INFINITY;
+  /** Polls in a row that found nothing (the idle back-off). */
+  private emptyPolls = 0;
+  private recoverTimer?: NodeJS.Timeout;
+  private lastSlotSweep = 0;
   private readonly idle: Array<() => void> = [];
   /** Claimed waiters for a concurrency slot that run only to take in their signals. */
   private readonly slotless = new Set<string>();
@@ -65,10 +84,48 @@ export class Scheduler {
       timer.unref();
       this.timers.push(timer);
     };
-    every(this.settings.tickMs, () => this.kick());
     every(Math.max(100, Math.floor(this.settings.leaseMs / 3)), () => this.renewLeases());
-    every(Math.max(500, Math.floor(this.settings.leaseMs / 2)), () => this.recoverStale());
+    this.scheduleRecovery(this.recoveryDelay(undefined));
     this.kick();
+  }
+
+  /**
+   * Arms the claim timer for `at` unless it is already due sooner. A claim that runs clears it; the
+   * claim loop re-arms it (poll or next fire time) when it ends.
+   */
+  private armTick(at: number): void {
+    if (this.stopped || at >= this.tickAt) return;
+    clearTimeout(this.tickTimer);
+    this.tickAt = at;
+    this.tickTimer = setTimeout(() => {
+      this.tickTimer = undefined;
+      this.tickAt = Number.POSITIVE_INFINITY;
+      this.poll();
+    }, Math.max(0, at - Date.now()));
+    this.tickTimer.unref();
+  }
+
+  /** The timer's claim: when it finds nothing, look up the next stored fire time and sleep until then (bounded by the back-off). */
+  private poll(): void {
+    if (this.stopped) return;
+    if (this.claiming) return this.kick();
+    void this.claimLoop(true);
+  }
+
+  /** The next poll while idle: the tick doubled per empty poll, up to IDLE_POLL_MAX_MS. */
+  private idleDelay(): number {
+    const tick = this.settings.tickMs;
+    return Math.max(tick, Math.min(IDLE_POLL_MAX_MS, tick * 2 ** Math.min(this.emptyPolls, 20)));
+  }
+
+  /** Milliseconds until the earliest claimable instance is due (undefined: none is parked with a fire time). */
+  private async msUntilNextDue(): Promise<number | undefined> {
+    const [row] = await preparedRows<{ ms: number | string | null }>(
+      this.deps.db,
+      sql`select (extract(epoch from (min(i.next_fire_at) - now())) * 1000)::float8 as ms
+          from ${instances} i where i.locked_by is null and i.state in ('scheduled', 'waiting', 'paused') and i.next_fire_at is not null`,
+    );
+    return row?.ms === null || row?.ms === undefined ? undefined : Number(row.ms);
   }
 
   /** How many more instances this engine would take on right now. */
@@ -86,23 +143,56 @@ export class Scheduler {
     void this.claimLoop();
   }
 
-  /** Claim at `at` — for timers shorter than the tick, so short delays are not rounded up to it. */
-  kickAt(at: number): void {
-    const delay = at - Date.now();
-    if (delay <= 0) return this.kick();
-    if (delay > this.settings.tickMs * 5 || this.stopped) return;
-    const bucket = Math.ceil(at / 5) * 5;
-    if (this.wakeTimers.has(bucket)) return;
-    const timer = setTimeout(() => {
-      this.wakeTimers.delete(bucket);
-      this.kick();
-    }, bucket - Date.now());
-    timer.unref();
-    this.wakeTimers.set(bucket, timer);
+  /**
+   * One instance became due now (a worker's result or a signal for it): claim just that row, a
+   * one-row update by primary key, instead of the fair multi-tenant claim — the round trip and the
+   * planner's work are most of a worker step's latency. With no room here, or when the row is not
+   * claimable (another engine holds it, or it is not due), it is left to the ordinary claim.
+   */
+  claimInstance(instanceId: string): void {
+    if (this.stopped) return;
+    if (this.active >= this.settings.maxActive) return this.kick();
+    this.active++; // reserve the room while the claim runs, so kicks meanwhile do not overfill
+    void this.claimById(instanceId)
+      .then((row) => {
+        this.active--;
+        if (row) this.launch(row, this.slotless.delete(row.id));
+      })
+      .catch((err) => {
+        this.active--;
+        this.deps.logger.warn({ err, instance_id: instanceId }, "claiming a due instance failed; the claim loop takes it");
+        this.kick();
+      });
   }
 
-  private async claimLoop(): Promise<void> {
+  private async claimById(instanceId: string): Promise<InstanceRow | undefined> {
+    const token = `${this.settings.engineId}/${++this.claims}`;
+    const rows = await preparedRows(
+      this.deps.db,
+      sql`update ${instances} i
+          set locked_by = ${token},
+              lease_expires_at = now() + ${this.settings.leaseMs} * interval '1 millisecond',
+              state = case when i.state = 'paused' then 'paused' else 'running' end,
+              updated_at = now()
+          where i.id = ${instanceId} and ${DUE}
+          returning i.*`,
+    );
+    let claimed = rows.map(instanceFromSql);
+    if (claimed.some((row) => row.concurrencyKey !== null)) claimed = await this.takeSlots(claimed);
+    if (claimed.length > 0) this.deps.metrics.instancesClaimed.inc(claimed.length);
+    return claimed[0];
+  }
+
+  /** Claim at `at` — for timers shorter than the tick, so short delays are not rounded up to it. */
+  kickAt(at: number): void {
+    if (at - Date.now() <= 0) return this.kick();
+    this.armTick(Math.ceil(at / 5) * 5);
+  }
+
+  /** `polled`: started by the timer, so an empty result backs the poll off. */
+  private async claimLoop(polled = false): Promise<void> {
     this.claiming = true;
+    let found = 0;
     try {
       do {
         this.claimAgain = false;
@@ -113,19 +203,40 @@ export class Scheduler {
         }
         const want = Math.min(free, this.settings.batchSize);
         const rows = await this.claim(want);
+        found += rows.length;
         for (const row of rows) this.launch(row, this.slotless.delete(row.id));
         if (rows.length === want) this.claimAgain = true;
       } while (this.claimAgain && !this.stopped && this.active < this.settings.maxActive);
+      await this.armNext(polled, found);
     } catch (err) {
       this.deps.logger.warn({ err }, "claiming due instances failed");
+      this.armTick(Date.now() + this.settings.tickMs);
     } finally {
       this.claiming = false;
     }
   }
 
+  /**
+   * After a claim: busy (something found or running), poll again in a tick; idle, back off — and
+   * after a poll that found nothing, sleep until the next stored fire time if it comes sooner
+   * (instances parked by another replica that went away have no timer here).
+   */
+  private async armNext(polled: boolean, found: number): Promise<void> {
+    if (found > 0 || this.active > 0) {
+      this.emptyPolls = 0;
+      return this.armTick(Date.now() + this.settings.tickMs);
+    }
+    if (!polled) return this.armTick(Date.now() + this.idleDelay());
+    this.emptyPolls++;
+    const until = await this.msUntilNextDue();
+    const delay = until === undefined ? this.idleDelay() : Math.min(this.idleDelay(), Math.max(0, until));
+    this.armTick(Date.now() + delay);
+  }
+
   private launch(row: InstanceRow, slotless = false): void {
     this.active++;
-    void this.deps.run(row, slotless ? { slotless } : undefined).finally(() => {
+    if (row.state === "running") this.deps.events.instanceStateChanged(row, { to: "running", next: null });
+    void this.deps.pass.run(row, slotless ? { slotless } : undefined).finally(() => {
       this.active--;
       if (this.claimAgain) this.kick();
       if (this.active === 0) for (const resolve of this.idle.splice(0)) resolve();
@@ -133,7 +244,7 @@ export class Scheduler {
   }
 
   /**
-   * Claims up to `limit` due instances for this engine, fairly between tenants: each tenant with due
+   * Claims up to `limit` due instances for this engine, fairly between tenants (a tenant: a (domain, tenant) pair): each tenant with due
    * work contributes its best `limit` candidates (priority, then fire time), and the batch takes
    * round by round — every tenant's first, then every tenant's second… — critical before low within
    * a round. So one tenant's flood cannot starve a tenant whose instances came later, priorities
@@ -151,20 +262,22 @@ export class Scheduler {
     const rows = await preparedRows(
       this.deps.db,
       sql`with recursive tenants as (
-            (select i.tenant_id from ${instances} i where ${DUE} order by i.tenant_id limit 1)
+            (select i.domain_id, i.tenant_id from ${instances} i where ${DUE} order by i.domain_id, i.tenant_id limit 1)
             union all
-            select (select i.tenant_id from ${instances} i where ${DUE} and i.tenant_id > t.tenant_id order by i.tenant_id limit 1)
-            from tenants t where t.tenant_id is not null
+            select n.domain_id, n.tenant_id from tenants t cross join lateral (
+              select i.domain_id, i.tenant_id from ${instances} i
+              where ${DUE} and (i.domain_id, i.tenant_id) > (t.domain_id, t.tenant_id)
+              order by i.domain_id, i.tenant_id limit 1
+            ) n
           ), candidates as (
             select c.id, c.priority_rank, c.next_fire_at,
-                   row_number() over (partition by t.tenant_id order by c.priority_rank desc, c.next_fire_at) as round
+                   row_number() over (partition by t.domain_id, t.tenant_id order by c.priority_rank desc, c.next_fire_at) as round
             from tenants t cross join lateral (
               select i.id, i.priority_rank, i.next_fire_at from ${instances} i
-              where i.tenant_id = t.tenant_id and ${DUE}
+              where i.domain_id = t.domain_id and i.tenant_id = t.tenant_id and ${DUE}
               order by i.priority_rank desc, i.next_fire_at
               limit ${limit}
             ) c
-            where t.tenant_id is not null
           ), due as (
             select i.id from ${instances} i
             join (select id from candidates order by round, priority_rank desc, next_fire_at limit ${limit}) pick on pick.id = i.id
@@ -233,36 +346,74 @@ export class Scheduler {
    * instance moved to running from outside, which no engine holds.
    */
   async recoverStale(): Promise<number> {
-    const rows = await queryRows(
+    return (await this.recover()).recovered;
+  }
+
+  /**
+   * recoverStale, and when the next lease runs out (ms from now; undefined: none is held). No lease
+   * can expire sooner, whoever holds it, so sleeping until then misses no crashed replica's claim.
+   */
+  private async recover(): Promise<{ recovered: number; nextExpiryMs?: number }> {
+    const [row] = await preparedRows<{ ids: string[] | string; next_ms: number | string | null }>(
       this.deps.db,
-      sql`update ${instances}
-          set locked_by = null, lease_expires_at = null,
-              state = case when state = 'running' then 'scheduled' else state end,
-              next_fire_at = case when state = 'running' then now() else next_fire_at end
-          where (locked_by is not null and lease_expires_at < now())
-             -- set to running from outside (PATCH /state) without an engine holding it
-             or (locked_by is null and state = 'running')
-          returning id`,
+      sql`with recovered as (
+            update ${instances}
+            set locked_by = null, lease_expires_at = null,
+                state = case when state = 'running' then 'scheduled' else state end,
+                next_fire_at = case when state = 'running' then now() else next_fire_at end
+            where (locked_by is not null and lease_expires_at < now())
+               -- set to running from outside (PATCH /state) without an engine holding it
+               or (locked_by is null and state = 'running')
+            returning id
+          )
+          select coalesce((select json_agg(id) from recovered), '[]'::json) as ids,
+                 (select (extract(epoch from (min(lease_expires_at) - now())) * 1000)::float8
+                  from ${instances} where locked_by is not null and lease_expires_at >= now()) as next_ms`,
     );
-    if (rows.length > 0) {
-      this.deps.metrics.recoveryStaleInstances.inc(rows.length);
-      this.deps.logger.info({ recovered: rows.length }, "recovered instances of a stopped engine");
+    const ids = (typeof row.ids === "string" ? JSON.parse(row.ids) : row.ids) as string[];
+    if (ids.length > 0) {
+      this.deps.metrics.recoveryStaleInstances.inc(ids.length);
+      this.deps.logger.info({ recovered: ids.length }, "recovered instances of a stopped engine");
       this.kick();
     }
-    const repaired = await this.deps.slots.sweep();
-    if (repaired > 0) {
-      this.deps.logger.info({ repaired }, "freed concurrency slots of instances that ended outside the engine, or woke their waiters");
-      this.kick();
+    // The slot repair is for rare losses (a crash between two transitions): not on every recovery.
+    if (ids.length > 0 || Date.now() - this.lastSlotSweep >= SLOT_SWEEP_MS) {
+      this.lastSlotSweep = Date.now();
+      const repaired = await this.deps.slots.sweep();
+      if (repaired > 0) {
+        this.deps.logger.info({ repaired }, "freed concurrency slots of instances that ended outside the engine, or woke their waiters");
+        this.kick();
+      }
     }
-    return rows.length;
+    return { recovered: ids.length, nextExpiryMs: row.next_ms === null ? undefined : Number(row.next_ms) };
+  }
+
+  /** The wait before the next recovery: just after the next lease expiry, at least every lease, never hot. */
+  private recoveryDelay(nextExpiryMs: number | undefined): number {
+    const floor = Math.max(500, Math.floor(this.settings.leaseMs / 2));
+    const ceiling = Math.max(floor, this.settings.leaseMs);
+    return nextExpiryMs === undefined ? ceiling : Math.min(ceiling, Math.max(floor, Math.ceil(nextExpiryMs) + 50));
+  }
+
+  private scheduleRecovery(delay: number): void {
+    if (this.stopped) return;
+    this.recoverTimer = setTimeout(() => {
+      this.recover()
+        .then((r) => this.scheduleRecovery(this.recoveryDelay(r.nextExpiryMs)))
+        .catch((err) => {
+          this.deps.logger.warn({ err }, "scheduler background work failed");
+          this.scheduleRecovery(this.recoveryDelay(undefined));
+        });
+    }, delay);
+    this.recoverTimer.unref();
   }
 
   /** Stops claiming; waits up to `graceMs` for running passes, then hands back what this engine still holds. */
   async stop(graceMs: number): Promise<void> {
     this.stopped = true;
     for (const timer of this.timers.splice(0)) clearInterval(timer);
-    for (const timer of this.wakeTimers.values()) clearTimeout(timer);
-    this.wakeTimers.clear();
+    clearTimeout(this.tickTimer);
+    clearTimeout(this.recoverTimer);
     if (this.active > 0) {
       await Promise.race([new Promise<void>((resolve) => this.idle.push(resolve)), new Promise((resolve) => setTimeout(resolve, graceMs).unref())]);
     }

@@ -21,6 +21,8 @@ export class SequenceCache {
 
   constructor(
     private readonly db: Database,
+    /** Opens the sealed credentials of step params (step-secrets.ts): the engine runs with the real values. */
+    private readonly openSecrets: (blocks: Block[], sequenceId: string) => Block[] = (blocks) => blocks,
     private readonly capacity = 1_000,
   ) {}
 
@@ -38,7 +40,8 @@ export class SequenceCache {
   private async load(id: string): Promise<LoadedSequence | undefined> {
     const [row] = await this.db.select({ id: sequences.id, blocks: sequences.blocks }).from(sequences).where(eq(sequences.id, id));
     if (!row) return undefined;
-    const loaded: LoadedSequence = { id: row.id, blocks: row.blocks, index: blockIndex(row.blocks), readsOutputs: JSON.stringify(row.blocks).includes("outputs") };
+    const blocks = this.openSecrets(row.blocks, row.id);
+    const loaded: LoadedSequence = { id: row.id, blocks, index: blockIndex(blocks), readsOutputs: JSON.stringify(blocks).includes("outputs") };
     if (this.cache.size >= this.capacity) this.cache.delete(this.cache.keys().next().value!);
     this.cache.set(id, loaded);
     return loaded;

@@ -14,22 +14,28 @@ const isWeekend = (at: Date, timeZone: string) => {
   return day === 0 || day === 6;
 };
 
+/** The calendar date (YYYY-MM-DD) of an instant in an IANA time zone. */
+const dateIn = (at: Date, timeZone: string) => new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" }).format(at);
+
 /**
  * When a step's delay ends. With `business_days_only`, whole days count business days only
  * (Friday + "1d" is Monday) and an end that falls on a Saturday or Sunday in the instance's time zone
- * moves to Monday at the same time. `jitter` adds a random 0…jitter.
+ * moves to Monday at the same time; the dates of `holidays` (YYYY-MM-DD, the engine's holiday-aware
+ * delays) are skipped like weekends. `jitter` adds a random 0…jitter.
  */
 export function delayEnd(from: Date, delay: StepDelay, timeZone: string, random: () => number = Math.random): Date {
   const duration = parseDuration(delay.duration) ?? 0;
   const jitter = delay.jitter ? Math.floor(random() * ((parseDuration(delay.jitter) ?? 0) + 1)) : 0;
   if (!delay.business_days_only) return new Date(from.getTime() + duration + jitter);
+  const holidays = new Set(delay.holidays ?? []);
+  const dayOff = (at: number) => isWeekend(new Date(at), timeZone) || (holidays.size > 0 && holidays.has(dateIn(new Date(at), timeZone)));
   let at = from.getTime();
   for (let days = Math.floor(duration / DAY_MS); days > 0; ) {
     at += DAY_MS;
-    if (!isWeekend(new Date(at), timeZone)) days--;
+    if (!dayOff(at)) days--;
   }
   at += (duration % DAY_MS) + jitter;
-  while (isWeekend(new Date(at), timeZone)) at += DAY_MS;
+  while (dayOff(at)) at += DAY_MS;
   return new Date(at);
 }
 

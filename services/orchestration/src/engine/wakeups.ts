@@ -1,7 +1,7 @@
-import { createEvent, type EventBus, type EventSubscription } from "@cloudforet/events";
+import { createEvent, type EventBus, type EventSubscription, orchestrationSubjects } from "@cloudforet/events";
 import type { Logger } from "pino";
 
-export const WAKEUP_SUBJECT = "cloudforet.orchestration.instance.wakeup";
+export const WAKEUP_SUBJECT = orchestrationSubjects.instanceWakeup;
 
 /** At most one wake-up per this many ms leaves a process (more would only repeat it). */
 const THROTTLE_MS = 10;

@@ -15,19 +15,44 @@ export interface EvaluationScope {
 
 const ROOTS = new Set(["context", "outputs", "instance", "state"]);
 
-/** "a.b[0].c" → ["a", "b", "0", "c"]; undefined when malformed. */
+const SEGMENT = /^[A-Za-z0-9_$:-]+$/;
+
+/**
+ * "a.b[0].c" → ["a", "b", "0", "c"]; bracket keys may be quoted (`data["my key"]`, `data['k']`)
+ * and then hold any character. Undefined when malformed.
+ */
 export function splitPath(path: string): string[] | undefined {
   const text = path.trim();
   if (text === "") return undefined;
   const segments: string[] = [];
-  for (const part of text.split(".")) {
-    const match = /^([^[\]]*)((?:\[\d+\])*)$/.exec(part);
-    if (!match) return undefined;
-    if (match[1] !== "") segments.push(match[1]);
-    else if (match[2] === "") return undefined;
-    for (const index of match[2].matchAll(/\[(\d+)\]/g)) segments.push(index[1]);
+  let i = 0;
+  let expectName = true;
+  while (i < text.length) {
+    const ch = text[i];
+    if (ch === "[") {
+      const quoted = /^\[\s*(["'])((?:\\.|(?!\1)[^\\])*)\1\s*\]/.exec(text.slice(i));
+      const index = quoted ? undefined : /^\[(\d+)\]/.exec(text.slice(i));
+      if (quoted) segments.push(quoted[2].replace(/\\(.)/g, "$1"));
+      else if (index) segments.push(index[1]);
+      else return undefined;
+      i += (quoted ?? index)![0].length;
+      expectName = false;
+      continue;
+    }
+    if (ch === ".") {
+      if (expectName) return undefined;
+      expectName = true;
+      i++;
+      continue;
+    }
+    if (!expectName) return undefined;
+    const name = /^[^.[\]]+/.exec(text.slice(i));
+    if (!name || !SEGMENT.test(name[0])) return undefined;
+    segments.push(name[0]);
+    i += name[0].length;
+    expectName = false;
   }
-  return segments.every((s) => /^[A-Za-z0-9_$:-]+$/.test(s)) ? segments : undefined;
+  return expectName ? undefined : segments;
 }
 
 export function isValidPath(path: string): boolean {
@@ -59,11 +84,31 @@ export function rootedSegments(path: string): string[] | undefined {
   return ROOTS.has(segments[0]) ? segments : ["context", "data", ...segments];
 }
 
-export function resolvePath(scope: EvaluationScope, path: string): unknown {
-  const segments = rootedSegments(path);
-  if (!segments) return undefined;
+/**
+ * The engine's other roots, read when the seed's reading finds nothing: `steps.x` (outputs),
+ * `data.x` / `config.x` (context sections), `instance_id`, `runtime.x`.
+ */
+const ENGINE_ALIASES: Record<string, (rest: string[]) => string[]> = {
+  steps: (rest) => ["outputs", ...rest],
+  data: (rest) => ["context", "data", ...rest],
+  config: (rest) => ["context", "config", ...rest],
+  runtime: (rest) => ["context", "runtime", ...rest],
+  instance_id: (rest) => ["instance", "id", ...rest],
+};
+
+/** Reads already-split segments (a root of the scope first, or a path into context.data). */
+export function resolveSegments(scope: EvaluationScope, segments: string[]): unknown {
+  if (segments.length === 0) return undefined;
   const roots: Record<string, unknown> = { context: scope.context, outputs: scope.outputs, instance: scope.instance ?? {}, state: scope.state ?? {} };
-  return lookup(roots, segments);
+  if (ROOTS.has(segments[0])) return lookup(roots, segments);
+  const value = lookup(roots, ["context", "data", ...segments]);
+  const alias = ENGINE_ALIASES[segments[0]];
+  return value === undefined && alias ? lookup(roots, alias(segments.slice(1))) : value;
+}
+
+export function resolvePath(scope: EvaluationScope, path: string): unknown {
+  const segments = splitPath(path);
+  return segments ? resolveSegments(scope, segments) : undefined;
 }
 
 /** Writes `value` at `path` under `context.data` (or a rooted `context.<section>…` path), creating objects on the way. */

@@ -25,6 +25,9 @@ function findFallbackBar(expression: string): number {
   return -1;
 }
 
+/** Fallbacks starting with these read a path (the seed's roots and the engine's); any other bare word is text. */
+const FALLBACK_ROOTS = new Set(["context", "outputs", "instance", "state", "steps", "data", "config", "input", "runtime", "instance_id"]);
+
 /** A fallback is a quoted string, a JSON scalar, another path (itself allowing `| …`), or bare text. */
 function fallbackValue(text: string, scope: EvaluationScope): unknown {
   const quoted = /^(["'])([\s\S]*)\1$/.exec(text);
@@ -35,7 +38,7 @@ function fallbackValue(text: string, scope: EvaluationScope): unknown {
   if (/^-?\d+(\.\d+)?$/.test(text)) return Number(text);
   if (findFallbackBar(text) !== -1) return evaluateTemplate(text, scope);
   const segments = splitPath(text);
-  if (segments && ["context", "outputs", "instance", "state"].includes(segments[0])) return resolvePath(scope, text);
+  if (segments && FALLBACK_ROOTS.has(segments[0])) return resolvePath(scope, text);
   return text;
 }
 

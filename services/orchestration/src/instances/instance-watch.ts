@@ -1,14 +1,14 @@
 import { and, asc, eq, gt, inArray, type SQL } from "drizzle-orm";
 import type { Database } from "@cloudforet/db";
 import { invalidParameter } from "@cloudforet/errors";
+import { inScope, ownerWhere, type OwnerScope } from "../access/tenants";
 import { instances, type InstanceRow } from "../db/schema";
 import { isUuid } from "../ids";
 import type { Instances } from "./instances";
 import { TERMINAL_STATES, type InstanceState } from "./rules";
 import type { StateChange, StateChanges } from "./state-changes";
 
-export interface WatchRequest {
-  tenantId: string;
+export interface WatchRequest extends OwnerScope {
   /** Follow these instances: snapshot first, then changes, end when all are terminal. */
   ids: string[];
   namespace?: string;
@@ -36,6 +36,7 @@ const HINT_FRESH_MS = 1_500;
 const changeOf = (row: InstanceRow): StateChange => ({
   id: row.id,
   sequenceId: row.sequenceId,
+  domainId: row.domainId,
   tenantId: row.tenantId,
   namespace: row.namespace,
   state: row.state,
@@ -64,7 +65,7 @@ export async function* watchInstances(
   const matches = (c: StateChange) =>
     followIds
       ? wanted.has(c.id)
-      : c.tenantId === request.tenantId &&
+      : inScope(c, request) &&
         (request.namespace === undefined || c.namespace === request.namespace) &&
         (request.sequenceId === undefined || c.sequenceId === request.sequenceId.toLowerCase()) &&
         (states.size === 0 || states.has(c.state));
@@ -106,7 +107,9 @@ export async function* watchInstances(
     const conditions: SQL[] = [];
     if (followIds) conditions.push(inArray(instances.id, ids));
     else {
-      conditions.push(eq(instances.tenantId, request.tenantId), gt(instances.updatedAt, cursor));
+      conditions.push(gt(instances.updatedAt, cursor));
+      const owner = ownerWhere(instances, request);
+      if (owner) conditions.push(owner);
       if (request.namespace !== undefined) conditions.push(eq(instances.namespace, request.namespace));
       if (request.sequenceId !== undefined) conditions.push(eq(instances.sequenceId, request.sequenceId.toLowerCase()));
     }
@@ -137,7 +140,7 @@ export async function* watchInstances(
   try {
     if (followIds) {
       // Subscribed before the snapshot, so nothing committed in between is lost (push dedupes).
-      const rows = await Promise.all(ids.map((id) => deps.instances.get(id, request.tenantId)));
+      const rows = await Promise.all(ids.map((id) => deps.instances.get(id, request)));
       for (const row of rows) push(changeOf(row), true);
     }
     let nextReread = Date.now() + rereadMs;

@@ -1,16 +1,21 @@
+// Over 300 lines: every change a caller can make to an instance (create, state, context, signals,
+// retry, bulk state) sits together, since they share the transition table and its checks.
 import { randomUUID } from "node:crypto";
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { invalidParameter, missingParameter, notFound } from "@cloudforet/errors";
 import type { Database, DatabaseExecutor } from "@cloudforet/db";
+import { requireInScope, type OwnerScope } from "../access/tenants";
 import { instances, sequences, type BlockOutputRow, type InstanceRow } from "../db/schema";
 import type { Block } from "../definitions/blocks";
+import type { EngineEvents } from "../engine/engine-events";
 import { emptyExecution } from "../engine/execution-state";
 import { resetFailedNodes } from "../engine/execution-reset";
+import { cancelChildrenOfCancelled } from "../engine/handlers/sub-sequence";
 import { isUuid } from "../ids";
 import { requireText } from "../sequences/sequences";
-import { enqueueSignal } from "../signals/signal-repository";
-import type { WorkerTaskRepository } from "../workers/worker-task-repository";
-import { filterCondition, type InstanceFilter, type InstanceRepository, type NewInstanceRow, type Page } from "./instance-repository";
+import { enqueueSignal } from "../signals/repository";
+import type { WorkerTaskRepository } from "../workers/repository";
+import { filterCondition, type InstanceFilter, type InstanceRepository, type NewInstanceRow, type Page } from "./repository";
 import {
   NON_TERMINAL_STATES,
   PRIORITY_RANK,
@@ -29,6 +34,8 @@ import {
 /** What a caller gives to create an instance (seed 002 "Create Instance"); validated here. */
 export interface NewInstance {
   sequenceId: unknown;
+  /** The caller's domain ("" without token verification). */
+  domainId: string;
   tenantId: unknown;
   namespace: unknown;
   priority?: unknown;
@@ -43,8 +50,6 @@ export interface NewInstance {
 
 export interface InstanceSettings {
   maxContextBytes: number;
-  /** Called after a commit that made an instance due now, or gave one a signal (wakes the schedulers). */
-  wake(instanceId?: string, count?: number): void;
 }
 
 export const MAX_BATCH = 10_000;
@@ -80,6 +85,8 @@ export class Instances {
     private readonly repo: InstanceRepository,
     private readonly tasks: WorkerTaskRepository,
     private readonly settings: InstanceSettings,
+    /** Hears of each commit that made instances due now, or gave one a signal (wakes the schedulers). */
+    private readonly events: Pick<EngineEvents, "instancesDue" | "instanceSignalled">,
   ) {
     this.db = repo.db;
   }
@@ -104,6 +111,7 @@ export class Instances {
     return {
       id: randomUUID(),
       sequenceId: input.sequenceId.toLowerCase(),
+      domainId: input.domainId,
       tenantId,
       namespace,
       state: "scheduled",
@@ -126,7 +134,7 @@ export class Instances {
     const row = this.prepare(input);
     await this.requireSequences([row]);
     const result = await this.insertOrFind(row, this.db);
-    if (!result.deduplicated) this.settings.wake();
+    if (!result.deduplicated) this.events.instancesDue();
     return result;
   }
 
@@ -134,39 +142,41 @@ export class Instances {
   async insertOrFind(row: NewInstanceRow, exec: DatabaseExecutor): Promise<{ id: string; deduplicated: boolean }> {
     const [id] = await this.repo.insertMany([row], exec);
     if (id) return { id, deduplicated: false };
-    const existing = row.idempotencyKey ? await this.repo.findByIdempotencyKey(row.tenantId, row.idempotencyKey, exec) : undefined;
+    const existing = row.idempotencyKey ? await this.repo.findByIdempotencyKey(row, row.idempotencyKey, exec) : undefined;
     if (!existing) throw new Error(`instance ${row.id} was neither inserted nor found by its idempotency key`);
     return { id: existing.id, deduplicated: true };
   }
 
   /** All or nothing, except that rows whose idempotency key exists are skipped (not counted). */
   async batchCreate(items: NewInstance[]): Promise<{ count: number }> {
-    if (!Array.isArray(items) || items.length === 0) throw invalidParameter("instances must hold 1 to 10000 instances", { parameter: "instances" });
+    if (!Array.isArray(items)) throw invalidParameter("instances must be an array", { parameter: "instances" });
+    // Orch8's client sends an empty batch as is; the engine answers it with nothing created.
+    if (items.length === 0) return { count: 0 };
     if (items.length > MAX_BATCH) throw invalidParameter(`instances holds ${items.length}; at most ${MAX_BATCH} per batch`, { parameter: "instances" });
     const rows = items.map((item, i) => this.prepare(item, `instances[${i}].`));
     await this.requireSequences(rows, "instances");
     const ids = await this.db.transaction((tx) => this.repo.insertMany(rows, tx));
-    if (ids.length > 0) this.settings.wake(undefined, ids.length);
+    if (ids.length > 0) this.events.instancesDue(ids.length);
     return { count: ids.length };
   }
 
   /** NOT_FOUND unless every row's sequence exists in the row's tenant. */
   private async requireSequences(rows: NewInstanceRow[], list?: string): Promise<void> {
     const wanted = [...new Set(rows.map((r) => r.sequenceId))];
-    const found = await this.db.select({ id: sequences.id, tenantId: sequences.tenantId }).from(sequences).where(inArray(sequences.id, wanted));
-    const tenantOf = new Map(found.map((s) => [s.id, s.tenantId]));
+    const found = await this.db.select({ id: sequences.id, domainId: sequences.domainId, tenantId: sequences.tenantId }).from(sequences).where(inArray(sequences.id, wanted));
+    const ownerOf = new Map(found.map((s) => [s.id, s]));
     rows.forEach((row, i) => {
-      if (tenantOf.get(row.sequenceId) !== row.tenantId) {
+      const owner = ownerOf.get(row.sequenceId);
+      if (owner?.domainId !== row.domainId || owner.tenantId !== row.tenantId) {
         const parameter = list ? `${list}[${i}].sequence_id` : "sequence_id";
         throw notFound(`sequence ${row.sequenceId} not found`, { parameter, sequence_id: row.sequenceId });
       }
     });
   }
 
-  async get(id: string, tenant?: string, exec: DatabaseExecutor = this.db, forUpdate = false): Promise<InstanceRow> {
+  async get(id: string, scope?: OwnerScope, exec: DatabaseExecutor = this.db, forUpdate = false): Promise<InstanceRow> {
     const row = isUuid(id) ? await this.repo.getById(id.toLowerCase(), exec, { forUpdate }) : undefined;
-    if (!row || (tenant !== undefined && row.tenantId !== tenant)) throw notFound("instance not found", { id });
-    return row;
+    return requireInScope(row, scope, "instance", id);
   }
 
   async list(filter: InstanceFilter, page: Page, options: { withTotal?: boolean; dlq?: boolean } = {}): Promise<{ results: InstanceRow[]; totalCount: number }> {
@@ -178,17 +188,18 @@ export class Instances {
   }
 
   /** Moves an instance to `to` if the seed's table allows it (ERROR_CONFLICT / FAILED_PRECONDITION otherwise). */
-  async updateState(id: string, to: InstanceState, nextFireAt: Date | undefined, tenant?: string): Promise<InstanceRow> {
+  async updateState(id: string, to: InstanceState, nextFireAt: Date | undefined, scope?: OwnerScope): Promise<InstanceRow> {
     const row = await this.db.transaction(async (tx) => {
-      const current = await this.get(id, tenant, tx, true);
+      const current = await this.get(id, scope, tx, true);
       const from = current.state as InstanceState;
       if (!canTransition(from, to)) throw illegalStateChange(`cannot move instance from ${from} to ${to}`, { id: current.id, from, to });
       if (from === "failed") return this.rescheduleFailed(current, nextFireAt, tx);
       const updated = await this.repo.update(current.id, { state: to, nextFireAt: this.nextFireFor(to, current, nextFireAt) }, tx);
       if (TERMINAL_STATES.includes(to)) await this.tasks.cancelForInstances([current.id], `instance ${to}`, tx);
+      if (to === "cancelled") await cancelChildrenOfCancelled(tx, this.repo, [current.id]);
       return updated!;
     });
-    if (to === "scheduled") this.settings.wake();
+    if (to === "scheduled") this.events.instancesDue();
     return row;
   }
 
@@ -214,10 +225,10 @@ export class Instances {
   }
 
   /** Each section present (data, config, …) replaces the instance's section; others are kept. */
-  async updateContext(id: string, patch: unknown, tenant?: string): Promise<InstanceRow> {
+  async updateContext(id: string, patch: unknown, scope?: OwnerScope): Promise<InstanceRow> {
     if (!isObject(patch)) throw invalidParameter("context must be an object", { parameter: "context" });
     const row = await this.db.transaction(async (tx) => {
-      const current = await this.get(id, tenant, tx, true);
+      const current = await this.get(id, scope, tx, true);
       const context = normalizeContext({ ...current.context, ...patch }, "context");
       checkContextSize(context, this.settings.maxContextBytes);
       if (current.lockedBy) {
@@ -229,15 +240,15 @@ export class Instances {
       }
       return (await this.repo.update(current.id, { context }, tx))!;
     });
-    if (row.lockedBy) this.settings.wake(row.id);
+    if (row.lockedBy) this.events.instanceSignalled(row.id);
     return row;
   }
 
-  async sendSignal(id: string, signalType: unknown, payload: unknown, tenant?: string): Promise<{ signalId: string }> {
+  async sendSignal(id: string, signalType: unknown, payload: unknown, scope?: OwnerScope): Promise<{ signalId: string }> {
     const type = validateSignalType(signalType);
     if (type === "update_context" && !isObject(payload)) throw invalidParameter("the payload of update_context must be an object", { parameter: "payload" });
     const signalId = await this.db.transaction(async (tx) => {
-      const current = await this.get(id, tenant, tx, true);
+      const current = await this.get(id, scope, tx, true);
       if (TERMINAL_STATES.includes(current.state as InstanceState)) {
         throw illegalStateChange(`instance is ${current.state}; it takes no signals`, { id: current.id, state: current.state });
       }
@@ -245,23 +256,23 @@ export class Instances {
       await this.repo.markNeedsAttention(current.id, tx);
       return signal;
     });
-    this.settings.wake(id.toLowerCase());
+    this.events.instanceSignalled(id.toLowerCase());
     return { signalId };
   }
 
-  async outputs(id: string, tenant?: string): Promise<BlockOutputRow[]> {
-    const current = await this.get(id, tenant);
+  async outputs(id: string, scope?: OwnerScope): Promise<BlockOutputRow[]> {
+    const current = await this.get(id, scope);
     return this.repo.outputs(current.id);
   }
 
   /** Re-schedules a FAILED instance now. */
-  async retry(id: string, tenant?: string): Promise<{ id: string; state: "scheduled" }> {
+  async retry(id: string, scope?: OwnerScope): Promise<{ id: string; state: "scheduled" }> {
     await this.db.transaction(async (tx) => {
-      const current = await this.get(id, tenant, tx, true);
+      const current = await this.get(id, scope, tx, true);
       if (current.state !== "failed") throw illegalStateChange(`instance is ${current.state}; only failed instances can be retried`, { id: current.id, state: current.state });
       await this.rescheduleFailed(current, undefined, tx);
     });
-    this.settings.wake();
+    this.events.instancesDue();
     return { id: id.toLowerCase(), state: "scheduled" };
   }
 
@@ -303,11 +314,12 @@ export class Instances {
           .returning({ id: instances.id });
         const changed = updated.map((r) => r.id);
         if (TERMINAL_STATES.includes(to)) await this.tasks.cancelForInstances(changed, `instance ${to}`, tx);
+        if (to === "cancelled") await cancelChildrenOfCancelled(tx, this.repo, changed);
         return changed;
       });
       count += ids.length;
     }
-    if (to === "scheduled" && count > 0) this.settings.wake(undefined, count);
+    if (to === "scheduled" && count > 0) this.events.instancesDue(count);
     return { count };
   }
 }

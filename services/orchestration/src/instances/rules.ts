@@ -95,9 +95,13 @@ export function checkContextSize(context: unknown, maxBytes: number, parameter =
 
 const SIGNAL_TYPE = /^(pause|resume|cancel|update_context|custom:[A-Za-z0-9_.:-]{1,128})$/;
 
+/** A signal type as stored: the seed's strings, and Orch8's tagged form `{ "custom": "<name>" }` as "custom:<name>". */
 export function validateSignalType(value: unknown): string {
+  if (value !== null && typeof value === "object" && !Array.isArray(value) && Object.keys(value).length === 1 && typeof (value as { custom?: unknown }).custom === "string") {
+    value = `custom:${(value as { custom: string }).custom}`;
+  }
   if (typeof value !== "string" || !SIGNAL_TYPE.test(value)) {
-    throw invalidParameter('signal_type must be "pause", "resume", "cancel", "update_context" or "custom:<name>"', { parameter: "signal_type", value: String(value) });
+    throw invalidParameter('signal_type must be "pause", "resume", "cancel", "update_context" "custom:<name>" or { "custom": "<name>" }', { parameter: "signal_type", value: typeof value === "string" ? value : JSON.stringify(value ?? null).slice(0, 200) });
   }
   return value;
 }

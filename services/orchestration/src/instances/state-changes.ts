@@ -1,10 +1,10 @@
-import { createEvent, type EventBus, type EventSubscription } from "@cloudforet/events";
+import { createEvent, type EventBus, type EventSubscription, orchestrationSubjects } from "@cloudforet/events";
 import type { Logger } from "pino";
 
 /** Committed state changes of instances, for InstanceService.Watch. */
-export const STATE_SUBJECT = "cloudforet.orchestration.instance.state_changed";
+export const STATE_SUBJECT = orchestrationSubjects.instanceStateChanged;
 /** "Someone on this replica watches": replicas publish their changes on the bus only while they hear it. */
-export const WATCHING_SUBJECT = "cloudforet.orchestration.instance.watching";
+export const WATCHING_SUBJECT = orchestrationSubjects.instanceWatching;
 
 const PRESENCE_EVERY_MS = 2_000;
 /** A replica keeps publishing this long after the last presence it heard (a few missed beats). */
@@ -14,6 +14,7 @@ const PRESENCE_TTL_MS = 3 * PRESENCE_EVERY_MS;
 export interface StateChange {
   id: string;
   sequenceId: string;
+  domainId: string;
   tenantId: string;
   namespace: string;
   state: string;
@@ -26,7 +27,7 @@ export interface StateChange {
 export type StateListener = (change: StateChange) => void;
 
 /**
- * The state-change notifications of the engine: the runner and the scheduler report changes here;
+ * The state-change notifications of the engine: the instance pass and the scheduler report changes here (EngineEvents);
  * watch streams of this process hear them at once, and those of the other replicas over the bus.
  *
  * To keep the engine's hot path off the bus while nobody watches, a replica with open watch streams

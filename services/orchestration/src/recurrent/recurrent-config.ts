@@ -5,7 +5,7 @@ const SERVICES = ["IDENTITY", "INVENTORY", "CLOUD_SERVICE", "COST", "MONITORING"
 export interface RecurrentConfig {
   /** CLOUDFORET_<SERVICE>_URL and <SERVICE>_URL variables by name: where recurrent requests call platform RPCs. */
   serviceUrls: Record<string, string>;
-  /** ORCHESTRATION_CREDENTIALS_KEYS (`kid:base64key,…`, first seals); unset → a key file under the data dir. */
+  /** ORCHESTRATION_CREDENTIALS_KEYS (`kid:base64key,…`, first seals); required with DATABASE_URL, else unset → a key file under the data dir. */
   credentialKeys?: CredentialKey[];
 }
 
@@ -31,6 +31,12 @@ export function readRecurrentConfig(env: NodeJS.ProcessEnv, problems: string[]):
     } catch (err) {
       problems.push(`ORCHESTRATION_CREDENTIALS_KEYS ${(err as Error).message}`);
     }
+  } else if (env.DATABASE_URL) {
+    // Outside the embedded mode replicas would each generate their own key file and fail on one another's seals.
+    problems.push(
+      "ORCHESTRATION_CREDENTIALS_KEYS is required when DATABASE_URL is set: kid:base64key[,kid:base64key...] with 32-byte AES keys, " +
+        "the first one sealing, the same on every replica (e.g. main:$(openssl rand -base64 32))",
+    );
   }
   return { serviceUrls, credentialKeys };
 }

@@ -1,5 +1,6 @@
 import { invalidParameter, missingParameter } from "@cloudforet/errors";
-import { CronSyntaxError, nextFireAfter, parseCron } from "../cron/cron-expression";
+import { OutboundPolicy } from "@cloudforet/outbound";
+import { CronSyntaxError, nextFireAfter, parseCron } from "@cloudforet/cron";
 import { validateTimezone } from "../instances/rules";
 
 /** The validated input shapes of a recurrent request: its schedule and what it calls. */
@@ -14,6 +15,7 @@ export interface ParsedTarget {
   secrets: Record<string, string>;
 }
 
+const strictPolicy = new OutboundPolicy();
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
 const MAX_INTERVAL_SECONDS = 366 * 24 * 3600;
 /** Largest request body a recurrent request stores (it is sent at every fire). */
@@ -21,6 +23,9 @@ const MAX_BODY_BYTES = 256 * 1024;
 const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"];
 /** cloudforet.<service>.v<n>.<Service>/<Method>: the service's URL comes from CLOUDFORET_<SERVICE>_URL. */
 const RPC = /^cloudforet\.([a-z][a-z0-9_]*)\.v\d+\.[A-Z][A-Za-z0-9]*\/[A-Z][A-Za-z0-9]*$/;
+
+/** A workspace id as identity allows them (1-64 letters, digits, "-" or "_"). */
+const WORKSPACE_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
 /** Header names whose values are credentials: sealed, never stored in `target` nor returned. */
 export function isCredentialHeader(name: string): boolean {
@@ -61,11 +66,14 @@ export function recurrenceOf(value: unknown): Recurrence {
 }
 
 /**
- * Validates `target`: `{url, method?, headers?, json?, token?}` or `{rpc, headers?, json?, token?}`.
- * Credential headers and `token` (sent as "Authorization: Bearer …") become the secrets; an rpc
- * target without any uses `callerAuthorization` (the creator's own bearer credential).
+ * Validates `target`: `{url, method?, headers?, json?, token?}` or `{rpc, headers?, json?, token?,
+ * run_as_workspace_id?}`. Credential headers and `token` (sent as "Authorization: Bearer …") become
+ * the secrets; an rpc target without any uses `callerAuthorization` (the creator's own bearer
+ * credential), unless it runs as a workspace's service identity (granted by the caller).
+ * A url pointing at a loopback, private, link-local or metadata address (or localhost) is refused
+ * here by `outbound` (default: the policy with no allowlist); names are judged again at each call.
  */
-export function targetOf(value: unknown, serviceUrls: Record<string, string>, callerAuthorization?: string): ParsedTarget {
+export function targetOf(value: unknown, serviceUrls: Record<string, string>, callerAuthorization?: string, outbound: OutboundPolicy = strictPolicy): ParsedTarget {
   if (value === undefined || value === null) throw missingParameter("target");
   if (!isObject(value)) throw invalidParameter("target must be an object", { parameter: "target" });
   const hasUrl = value.url !== undefined && value.url !== null && value.url !== "";
@@ -82,6 +90,7 @@ export function targetOf(value: unknown, serviceUrls: Record<string, string>, ca
     }
     if (url.protocol !== "http:" && url.protocol !== "https:") throw invalidParameter("target.url must be http or https", { parameter: "target.url", value: value.url });
     if (url.username || url.password) throw invalidParameter("target.url must not carry credentials; use headers or token", { parameter: "target.url" });
+    outbound.validateStoredUrl(url, "target.url");
     const method = value.method === undefined || value.method === null || value.method === "" ? "POST" : value.method;
     if (typeof method !== "string" || !METHODS.includes(method.toUpperCase())) throw invalidParameter(`target.method must be one of ${METHODS.join(", ")}`, { parameter: "target.method", value: String(method) });
     Object.assign(target, { url: value.url, method: method.toUpperCase() });
@@ -109,7 +118,13 @@ export function targetOf(value: unknown, serviceUrls: Record<string, string>, ca
     if (typeof value.token !== "string") throw invalidParameter("target.token must be a string", { parameter: "target.token" });
     secrets.authorization = `Bearer ${value.token}`;
   }
-  if (hasRpc && !secrets.authorization && callerAuthorization) secrets.authorization = callerAuthorization;
+  const runAs = value.run_as_workspace_id;
+  if (runAs !== undefined && runAs !== null && runAs !== "") {
+    if (!hasRpc) throw invalidParameter("target.run_as_workspace_id is for rpc targets", { parameter: "target.run_as_workspace_id" });
+    if (typeof runAs !== "string" || !WORKSPACE_ID.test(runAs)) throw invalidParameter("target.run_as_workspace_id must be a workspace id", { parameter: "target.run_as_workspace_id", value: String(runAs).slice(0, 64) });
+    if (secrets.authorization) throw invalidParameter("target.run_as_workspace_id replaces token and the Authorization header: give one", { parameter: "target.run_as_workspace_id" });
+    target.run_as_workspace_id = runAs;
+  } else if (hasRpc && !secrets.authorization && callerAuthorization) secrets.authorization = callerAuthorization;
   target.headers = headers;
   if (value.json !== undefined) {
     if (Buffer.byteLength(JSON.stringify(value.json ?? null)) > MAX_BODY_BYTES) throw invalidParameter(`target.json must be at most ${MAX_BODY_BYTES} bytes`, { parameter: "target.json" });

@@ -1,13 +1,16 @@
 import { randomUUID } from "node:crypto";
 import { invalidParameter, missingParameter, notFound } from "@cloudforet/errors";
+import { requireInScope, type Owner, type OwnerScope } from "../access/tenants";
 import type { SequenceRow } from "../db/schema";
 import type { Block } from "../definitions/blocks";
 import { validateDefinition } from "../definitions/validate-definition";
 import { isUuid } from "../ids";
-import type { SequenceRepository } from "./sequence-repository";
+import type { SequenceRepository } from "./repository";
+import { redactStepSecrets, sealStepSecrets, type StepSecretSealer } from "./step-secrets";
 
 export interface NewSequence {
   id?: string;
+  domainId: string;
   tenantId: string;
   namespace: string;
   name: string;
@@ -27,9 +30,18 @@ export function requireText(value: unknown, parameter: string, max = 256): strin
   return value;
 }
 
-/** Sequence definitions: create (validated, versioned, immutable), read by id or by name. */
+const redacted = (row: SequenceRow): SequenceRow => ({ ...row, blocks: redactStepSecrets(row.blocks) });
+
+/**
+ * Sequence definitions: create (validated, versioned, immutable), read by id or by name. Literal
+ * credentials in step params are sealed at rest and every definition read here shows them as "***";
+ * only the engine's SequenceCache opens them.
+ */
 export class Sequences {
-  constructor(private readonly repo: SequenceRepository) {}
+  constructor(
+    private readonly repo: SequenceRepository,
+    private readonly sealer: StepSecretSealer,
+  ) {}
 
   async create(input: NewSequence): Promise<SequenceRow> {
     if (input.id !== undefined && input.id !== "" && !isUuid(input.id)) throw invalidParameter("id must be a UUID", { parameter: "id", value: input.id });
@@ -41,33 +53,37 @@ export class Sequences {
     if (!Number.isInteger(version) || version < 1) throw invalidParameter("version must be an integer ≥ 1", { parameter: "version", value: String(input.version) });
     if (input.blocks === undefined || input.blocks === null) throw missingParameter("blocks");
     validateDefinition(input.blocks);
-    // Stored as written (the seed's GET returns the definition it was given); the engine applies defaults.
-    const blocks = input.blocks as Block[];
-    return this.repo.insert({
-      id: input.id ? input.id.toLowerCase() : randomUUID(),
-      tenantId,
-      namespace,
-      name,
-      version,
-      blocks,
-      createdAt: input.createdAt ?? new Date(),
-    });
+    // Stored as written (the seed's GET returns the definition it was given) but for sealed credentials; the engine applies defaults.
+    const id = input.id ? input.id.toLowerCase() : randomUUID();
+    const blocks = sealStepSecrets(input.blocks as Block[], this.sealer, id);
+    return redacted(
+      await this.repo.insert({
+        id,
+        domainId: input.domainId,
+        tenantId,
+        namespace,
+        name,
+        version,
+        blocks,
+        createdAt: input.createdAt ?? new Date(),
+      }),
+    );
   }
 
-  /** `tenant` restricts the lookup to one tenant (a caller never sees another's sequences). */
-  async get(id: string, tenant?: string): Promise<SequenceRow> {
+  /** `scope` restricts the lookup to a domain and tenant (a caller never sees another's sequences). */
+  async get(id: string, scope?: OwnerScope): Promise<SequenceRow> {
     const row = isUuid(id) ? await this.repo.getById(id.toLowerCase()) : undefined;
-    if (!row || (tenant !== undefined && row.tenantId !== tenant)) throw notFound("sequence not found", { id });
-    return row;
+    return redacted(requireInScope(row, scope, "sequence", id));
   }
 
-  async getByName(tenantId: string, namespace: string, name: string, version?: number): Promise<SequenceRow> {
+  async getByName(owner: Owner, namespace: string, name: string, version?: number): Promise<SequenceRow> {
+    const { tenantId } = owner;
     requireText(tenantId, "tenant_id");
     requireText(namespace, "namespace", 128);
     requireText(name, "name");
     if (version !== undefined && (!Number.isInteger(version) || version < 1)) throw invalidParameter("version must be an integer ≥ 1", { parameter: "version" });
-    const row = await this.repo.getByName(tenantId, namespace, name, version);
+    const row = await this.repo.getByName(owner, namespace, name, version);
     if (!row) throw notFound("sequence not found", { tenant_id: tenantId, namespace, name, ...(version !== undefined ? { version } : {}) });
-    return row;
+    return redacted(row);
   }
 }

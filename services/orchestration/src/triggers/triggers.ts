@@ -2,17 +2,18 @@ import { and, asc, count, desc, eq, sql, type SQL } from "drizzle-orm";
 import type { Database, DatabaseExecutor } from "@cloudforet/db";
 import { isUniqueViolation, queryRows } from "@cloudforet/db";
 import { conflict, invalidParameter, notFound } from "@cloudforet/errors";
+import { ownerKey, ownerWhere, type Owner, type OwnerScope } from "../access/tenants";
 import { sequences, triggerDedupe, triggers, type TriggerRow } from "../db/schema";
+import type { EngineEvents } from "../engine/engine-events";
 import { isUuid } from "../ids";
-import type { Page } from "../instances/instance-repository";
+import type { Page } from "../instances/repository";
 import type { Instances } from "../instances/instances";
 import { requireText } from "../sequences/sequences";
 
 const SLUG = /^[a-z0-9_-]{1,64}$/;
 
-export interface NewTrigger {
+export interface NewTrigger extends Owner {
   slug: string;
-  tenantId: string;
   namespace: string;
   sequenceId?: string;
   sequenceName?: string;
@@ -20,8 +21,7 @@ export interface NewTrigger {
   triggerType?: "webhook" | "event";
 }
 
-export interface TriggerFilter {
-  tenantId: string;
+export interface TriggerFilter extends OwnerScope {
   namespace?: string;
   sequenceId?: string;
   triggerType?: "webhook" | "event";
@@ -37,8 +37,7 @@ export interface TriggerPatch {
   triggerType?: "webhook" | "event";
 }
 
-export interface FireRequest {
-  tenantId: string;
+export interface FireRequest extends Owner {
   slug: string;
   data?: Record<string, unknown>;
   meta?: Record<string, unknown>;
@@ -62,15 +61,16 @@ export class Triggers {
   constructor(
     private readonly db: Database,
     private readonly instances: Instances,
-    private readonly wake: () => void = () => {},
+    /** Hears that a fire from outside created an instance (wakes the scheduler). */
+    private readonly events?: Pick<EngineEvents, "instancesDue">,
   ) {}
 
   /** The sequence a trigger targets: pinned by id (in the tenant) or bound by name (in the namespace). */
-  private async resolveSequence(tenantId: string, namespace: string, sequenceId: string | undefined, sequenceName: string | undefined): Promise<{ sequenceId: string | null; sequenceName: string }> {
+  private async resolveSequence(owner: Owner, namespace: string, sequenceId: string | undefined, sequenceName: string | undefined): Promise<{ sequenceId: string | null; sequenceName: string }> {
     if (!!sequenceId === !!sequenceName) throw invalidParameter("give exactly one of sequence_id and sequence_name", { parameter: "sequence_id" });
     if (sequenceId) {
       if (!isUuid(sequenceId)) throw invalidParameter("sequence_id must be a UUID", { parameter: "sequence_id" });
-      const [sequence] = await this.db.select().from(sequences).where(and(eq(sequences.id, sequenceId.toLowerCase()), eq(sequences.tenantId, tenantId)));
+      const [sequence] = await this.db.select().from(sequences).where(and(eq(sequences.id, sequenceId.toLowerCase()), ownerWhere(sequences, owner)));
       if (!sequence) throw notFound("sequence not found", { sequence_id: sequenceId });
       return { sequenceId: sequence.id, sequenceName: sequence.name };
     }
@@ -78,7 +78,7 @@ export class Triggers {
     const [sequence] = await this.db
       .select({ id: sequences.id })
       .from(sequences)
-      .where(and(eq(sequences.tenantId, tenantId), eq(sequences.namespace, namespace), eq(sequences.name, name)))
+      .where(and(ownerWhere(sequences, owner), eq(sequences.namespace, namespace), eq(sequences.name, name)))
       .limit(1);
     if (!sequence) throw notFound("sequence not found", { sequence_name: name, namespace });
     return { sequenceId: null, sequenceName: name };
@@ -88,11 +88,11 @@ export class Triggers {
     if (typeof input.slug !== "string" || !SLUG.test(input.slug)) throw invalidParameter("slug must be 1-64 of a-z 0-9 _ -", { parameter: "slug", value: String(input.slug) });
     const tenantId = requireText(input.tenantId, "tenant_id");
     const namespace = requireText(input.namespace, "namespace", 128);
-    const target = await this.resolveSequence(tenantId, namespace, input.sequenceId, input.sequenceName);
+    const target = await this.resolveSequence({ domainId: input.domainId, tenantId }, namespace, input.sequenceId, input.sequenceName);
     try {
       const [row] = await this.db
         .insert(triggers)
-        .values({ slug: input.slug, tenantId, namespace, ...target, enabled: input.enabled ?? true, triggerType: input.triggerType ?? "event" })
+        .values({ slug: input.slug, domainId: input.domainId, tenantId, namespace, ...target, enabled: input.enabled ?? true, triggerType: input.triggerType ?? "event" })
         .returning();
       return row;
     } catch (err) {
@@ -104,7 +104,9 @@ export class Triggers {
   /** Triggers of a tenant, ordered by slug. */
   async list(filter: TriggerFilter, page: Page, withTotal = false): Promise<{ results: TriggerRow[]; totalCount: number }> {
     if (filter.sequenceId !== undefined && !isUuid(filter.sequenceId)) throw invalidParameter("sequence_id must be a UUID", { parameter: "sequence_id" });
-    const conditions: SQL[] = [eq(triggers.tenantId, filter.tenantId)];
+    const conditions: SQL[] = [];
+    const owner = ownerWhere(triggers, filter);
+    if (owner) conditions.push(owner);
     if (filter.namespace !== undefined) conditions.push(eq(triggers.namespace, filter.namespace));
     if (filter.sequenceId !== undefined) conditions.push(eq(triggers.sequenceId, filter.sequenceId.toLowerCase()));
     if (filter.triggerType !== undefined) conditions.push(eq(triggers.triggerType, filter.triggerType));
@@ -116,14 +118,14 @@ export class Triggers {
   }
 
   /** Changes the given fields (the slug cannot change); a new sequence_id or sequence_name replaces the other. */
-  async update(tenantId: string, slug: string, patch: TriggerPatch): Promise<TriggerRow> {
-    const current = await this.get(tenantId, slug);
+  async update(owner: Owner, slug: string, patch: TriggerPatch): Promise<TriggerRow> {
+    const current = await this.get(owner, slug);
     const namespace = patch.namespace === undefined ? current.namespace : requireText(patch.namespace, "namespace", 128);
     if (patch.sequenceId !== undefined && patch.sequenceName !== undefined) throw invalidParameter("give at most one of sequence_id and sequence_name", { parameter: "sequence_id" });
     const retarget = patch.sequenceId !== undefined || patch.sequenceName !== undefined || namespace !== current.namespace;
     const target = retarget
       ? await this.resolveSequence(
-          tenantId,
+          owner,
           namespace,
           patch.sequenceId ?? (patch.sequenceName === undefined ? (current.sequenceId ?? undefined) : undefined),
           patch.sequenceName ?? (patch.sequenceId === undefined && !current.sequenceId ? current.sequenceName : undefined),
@@ -132,29 +134,29 @@ export class Triggers {
     const [row] = await this.db
       .update(triggers)
       .set({ namespace, ...target, enabled: patch.enabled ?? current.enabled, triggerType: patch.triggerType ?? current.triggerType, updatedAt: new Date() })
-      .where(and(eq(triggers.tenantId, tenantId), eq(triggers.slug, slug)))
+      .where(and(ownerWhere(triggers, owner), eq(triggers.slug, slug)))
       .returning();
     if (!row) throw notFound("trigger not found", { slug });
     return row;
   }
 
-  async delete(tenantId: string, slug: string): Promise<void> {
-    const deleted = await this.db.delete(triggers).where(and(eq(triggers.tenantId, tenantId), eq(triggers.slug, slug))).returning({ slug: triggers.slug });
+  async delete(owner: Owner, slug: string): Promise<void> {
+    const deleted = await this.db.delete(triggers).where(and(ownerWhere(triggers, owner), eq(triggers.slug, slug))).returning({ slug: triggers.slug });
     if (deleted.length === 0) throw notFound("trigger not found", { slug });
   }
 
   /** Fire from outside a workflow (TriggerService.Fire, REST): its own transaction, then a wake-up. */
   async fireNow(request: FireRequest): Promise<FireResult> {
     if (request.parentInstanceId !== undefined) {
-      await this.instances.get(request.parentInstanceId, request.tenantId);
+      await this.instances.get(request.parentInstanceId, { domainId: request.domainId, tenantId: request.tenantId });
     }
     const result = await this.db.transaction((tx) => this.fire(request, tx));
-    if (!result.deduped) this.wake();
+    if (!result.deduped) this.events?.instancesDue();
     return result;
   }
 
-  async get(tenantId: string, slug: string): Promise<TriggerRow> {
-    const [row] = await this.db.select().from(triggers).where(and(eq(triggers.tenantId, tenantId), eq(triggers.slug, slug)));
+  async get(owner: Owner, slug: string): Promise<TriggerRow> {
+    const [row] = await this.db.select().from(triggers).where(and(ownerWhere(triggers, owner), eq(triggers.slug, slug)));
     if (!row) throw notFound("trigger not found", { slug });
     return row;
   }
@@ -173,7 +175,7 @@ export class Triggers {
     if (scope === "parent" && request.dedupeKey !== undefined && !request.parentInstanceId) {
       throw invalidParameter('dedupe_scope "parent" needs a parent instance', { parameter: "dedupe_scope" });
     }
-    const [trigger] = await exec.select().from(triggers).where(and(eq(triggers.tenantId, request.tenantId), eq(triggers.slug, request.slug)));
+    const [trigger] = await exec.select().from(triggers).where(and(ownerWhere(triggers, { domainId: request.domainId, tenantId: request.tenantId }), eq(triggers.slug, request.slug)));
     if (!trigger) throw notFound(`trigger ${request.slug} not found`, { slug: request.slug });
     if (!trigger.enabled) throw conflict(`trigger ${request.slug} is disabled`, { slug: request.slug });
     const [sequence] = trigger.sequenceId
@@ -181,19 +183,20 @@ export class Triggers {
       : await exec
           .select()
           .from(sequences)
-          .where(and(eq(sequences.tenantId, trigger.tenantId), eq(sequences.namespace, trigger.namespace), eq(sequences.name, trigger.sequenceName)))
+          .where(and(ownerWhere(sequences, trigger), eq(sequences.namespace, trigger.namespace), eq(sequences.name, trigger.sequenceName)))
           .orderBy(desc(sequences.version))
           .limit(1);
     if (!sequence) throw notFound(`the sequence of trigger ${request.slug} no longer exists`, { slug: request.slug });
     const row = this.instances.prepare({
       sequenceId: sequence.id,
+      domainId: trigger.domainId,
       tenantId: trigger.tenantId,
       namespace: trigger.namespace,
       context: { data: request.data ?? {} },
       metadata: { ...(request.meta ?? {}), source: `trigger:${trigger.slug}`, parent_instance_id: request.parentInstanceId ?? null },
     });
     if (request.dedupeKey !== undefined) {
-      const scopeKey = scope === "parent" ? request.parentInstanceId! : trigger.tenantId;
+      const scopeKey = scope === "parent" ? request.parentInstanceId! : ownerKey(trigger);
       const claimed = await exec
         .insert(triggerDedupe)
         .values({ scope, scopeKey, dedupeKey: request.dedupeKey, instanceId: row.id! })

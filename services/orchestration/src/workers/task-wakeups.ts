@@ -1,8 +1,8 @@
-import { createEvent, type EventBus, type EventSubscription } from "@cloudforet/events";
+import { createEvent, type EventBus, type EventSubscription, orchestrationSubjects } from "@cloudforet/events";
 import type { Logger } from "pino";
 import type { TaskWaiters } from "./task-waiters";
 
-export const TASKS_READY_SUBJECT = "cloudforet.orchestration.worker_task.ready";
+export const TASKS_READY_SUBJECT = orchestrationSubjects.workerTaskReady;
 
 /** Announcements leaving this process are batched over this many ms (one event carries every key). */
 const BATCH_MS = 5;

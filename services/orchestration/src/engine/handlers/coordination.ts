@@ -1,9 +1,9 @@
 import { isConnectionError } from "@cloudforet/db";
 import { PlatformError } from "@cloudforet/errors";
 import { isUuid } from "../../ids";
-import type { InstanceRepository } from "../../instances/instance-repository";
+import type { InstanceRepository } from "../../instances/repository";
 import { TERMINAL_STATES, type InstanceState } from "../../instances/rules";
-import { enqueueSignal } from "../../signals/signal-repository";
+import { enqueueSignal } from "../../signals/repository";
 import type { Triggers } from "../../triggers/triggers";
 import { completed, isObject, permanent, retryable, type StepHandler, type StepOutcome } from "./handler";
 
@@ -18,6 +18,7 @@ function failure(err: unknown, handler: string): StepOutcome {
 export function emitEvent(triggers: Triggers): StepHandler {
   return {
     effects: "transactional",
+    wakesInstances: true,
     async run({ params, instance, tx }) {
       const { trigger_slug: slug, data, meta, dedupe_key: dedupeKey, dedupe_scope: dedupeScope } = params;
       if (typeof slug !== "string" || slug === "") return permanent("emit_event: `trigger_slug` is required");
@@ -28,6 +29,7 @@ export function emitEvent(triggers: Triggers): StepHandler {
       try {
         const fired = await triggers.fire(
           {
+            domainId: instance.domainId,
             tenantId: instance.tenantId,
             slug,
             data: (data as Record<string, unknown> | undefined) ?? {},
@@ -52,6 +54,7 @@ const BASIC_SIGNALS = new Set(["pause", "resume", "cancel", "update_context"]);
 export function sendSignal(instances: InstanceRepository): StepHandler {
   return {
     effects: "transactional",
+    wakesInstances: true,
     async run({ params, instance, tx }) {
       const { instance_id: targetId, signal_type: signalType, payload } = params;
       if (!isUuid(targetId)) return permanent("send_signal: `instance_id` must be a UUID");
@@ -63,7 +66,7 @@ export function sendSignal(instances: InstanceRepository): StepHandler {
       try {
         const target = await instances.getById(targetId.toLowerCase(), tx!, { forUpdate: true });
         if (!target) return permanent(`send_signal: instance ${targetId} not found`);
-        if (target.tenantId !== instance.tenantId) return permanent(`send_signal: instance ${targetId} belongs to another tenant`);
+        if (target.domainId !== instance.domainId || target.tenantId !== instance.tenantId) return permanent(`send_signal: instance ${targetId} belongs to another tenant`);
         if (TERMINAL_STATES.includes(target.state as InstanceState)) return permanent(`send_signal: instance ${targetId} is ${target.state}`);
         const signalId = await enqueueSignal(tx!, target.id, type, payload ?? null);
         await instances.markNeedsAttention(target.id, tx!);
@@ -85,7 +88,7 @@ export function queryInstance(instances: InstanceRepository): StepHandler {
       try {
         const target = await instances.getById(targetId.toLowerCase());
         if (!target) return completed({ found: false });
-        if (target.tenantId !== instance.tenantId) return permanent(`query_instance: instance ${targetId} belongs to another tenant`);
+        if (target.domainId !== instance.domainId || target.tenantId !== instance.tenantId) return permanent(`query_instance: instance ${targetId} belongs to another tenant`);
         return completed({
           found: true,
           state: target.state,

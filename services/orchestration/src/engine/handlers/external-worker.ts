@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { WorkerTaskRow } from "../../db/schema";
-import type { WorkerTaskRepository } from "../../workers/worker-task-repository";
+import type { WorkerTaskRepository } from "../../workers/repository";
 import { isObject, retryable, type StepHandler, type StepOutcome } from "./handler";
 
 function resultOf(task: Pick<WorkerTaskRow, "state" | "output" | "errorMessage" | "errorRetryable">): StepOutcome | undefined {
@@ -18,7 +18,7 @@ function resultOf(task: Pick<WorkerTaskRow, "state" | "output" | "errorMessage" 
 export function externalWorker(tasks: WorkerTaskRepository): StepHandler {
   return {
     effects: "transactional",
-    async run({ params, instance, handler, blockId, key, attempt, context, data, timeoutMs, now, tx }) {
+    async run({ params, instance, handler, blockId, key, attempt, context, data, timeoutMs, queueName, now, tx }) {
       if (typeof data.task_id !== "string") {
         const taskId = randomUUID();
         await tasks.dispatch(
@@ -32,8 +32,9 @@ export function externalWorker(tasks: WorkerTaskRepository): StepHandler {
             context: { data: context.data ?? {}, config: context.config ?? {} },
             attempt,
             timeoutMs: timeoutMs ?? 0,
+            queueName: queueName ?? null,
           },
-          instance.tenantId,
+          instance.domainId,
           tx!,
         );
         return { kind: "suspended", data: { task_id: taskId, dispatched_at: now }, until: timeoutMs ? now + timeoutMs : undefined, external: true };

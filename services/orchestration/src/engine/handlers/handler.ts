@@ -2,6 +2,7 @@ import type { Database, Transaction } from "@cloudforet/db";
 import type { Logger } from "pino";
 import type { Block } from "../../definitions/blocks";
 import type { EvaluationScope } from "../../expressions/paths";
+import { boundPeerText } from "./peer-text";
 
 /** What a step's handler reports. */
 export type StepOutcome =
@@ -30,6 +31,7 @@ export type HandlerEffects = "pure" | "transactional" | "external";
 
 export interface RunningInstanceInfo {
   id: string;
+  domainId: string;
   tenantId: string;
   namespace: string;
   sequenceId: string;
@@ -55,6 +57,8 @@ export interface StepInvocation {
   data: Record<string, unknown>;
   /** The step's timeout, when it has one. */
   timeoutMs?: number;
+  /** The step's queue_name: its worker task goes to workers polling that queue. */
+  queueName?: string;
   /** What templates, conditions and expressions of this step read (context, outputs, instance, state). */
   scope: EvaluationScope;
   now: number;
@@ -67,6 +71,12 @@ export interface StepInvocation {
 
 export interface StepHandler {
   effects: HandlerEffects;
+  /**
+   * A transactional handler whose writes can make other instances due (a child instance created,
+   * a signal sent): the scheduler looks for due instances once its transaction commits. Others
+   * (a worker task dispatched) spare every step that claim.
+   */
+  wakesInstances?: boolean;
   run(step: StepInvocation): Promise<StepOutcome>;
 }
 
@@ -86,8 +96,9 @@ export class StepError extends Error {
   }
 }
 
-export const permanent = (message: string): StepOutcome => ({ kind: "failed", message, retryable: false });
-export const retryable = (message: string): StepOutcome => ({ kind: "failed", message, retryable: true });
+// Failure texts often carry a peer's words (a URL, a worker's message): bounded once, here.
+export const permanent = (message: string): StepOutcome => ({ kind: "failed", message: boundPeerText(message), retryable: false });
+export const retryable = (message: string): StepOutcome => ({ kind: "failed", message: boundPeerText(message), retryable: true });
 export const completed = (output: Record<string, unknown> = {}): StepOutcome => ({ kind: "completed", output });
 
 export const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);

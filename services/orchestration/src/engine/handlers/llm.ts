@@ -1,3 +1,4 @@
+import { isOutboundError, outboundRequest, redactUrl, type OutboundPolicy, type OutboundResponse } from "@cloudforet/outbound";
 import { completed, isObject, permanent, retryable, type StepHandler, type StepOutcome } from "./handler";
 
 export interface LlmSettings {
@@ -8,31 +9,50 @@ export interface LlmSettings {
   toolUrl?: string;
 }
 
-async function postJson(url: string, body: unknown, signal: AbortSignal, apiKey?: string): Promise<StepOutcome | { ok: true; json: unknown }> {
-  let response: Response;
-  let text: string;
+/**
+ * POSTs JSON under the outbound policy (the configured endpoint's host is allowlisted by the
+ * caller; its redirects are still checked). Errors never carry the endpoint's body.
+ */
+async function postJson(policy: OutboundPolicy, url: string, body: unknown, signal: AbortSignal, apiKey?: string): Promise<StepOutcome | { ok: true; json: unknown }> {
+  const shown = redactUrl(url);
+  let response: OutboundResponse;
   try {
-    response = await fetch(url, {
+    response = await outboundRequest(policy, {
+      url,
       method: "POST",
       headers: { "content-type": "application/json", ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}) },
       body: JSON.stringify(body),
       signal,
     });
-    text = await response.text();
   } catch (err) {
-    return retryable(`POST ${url} failed: ${(err as Error).message}`);
+    if (isOutboundError(err)) return err.retryable ? retryable(`POST ${shown}: ${err.message}`) : permanent(`POST ${shown}: ${err.message}`);
+    return retryable(`POST ${shown} failed`);
   }
-  if (response.status >= 500 || response.status === 429) return retryable(`HTTP ${response.status} from ${url}`);
-  if (response.status >= 400) return permanent(`HTTP ${response.status} from ${url}: ${text.slice(0, 500)}`);
+  if (response.status >= 500 || response.status === 429) return retryable(`HTTP ${response.status} from ${shown}`);
+  if (response.status >= 400) return permanent(`HTTP ${response.status} from ${shown}`);
   try {
-    return { ok: true, json: JSON.parse(text) };
+    return { ok: true, json: JSON.parse(response.body.toString("utf8")) };
   } catch {
-    return permanent(`${url} answered non-JSON`);
+    return permanent(`${shown} answered non-JSON`);
+  }
+}
+
+/**
+ * The policy plus the operator-configured endpoint's own host (it is configuration, not user
+ * input). Completions routinely outlast a webhook's 10 s; the step's own timeout still bounds them.
+ */
+function endpointPolicy(policy: OutboundPolicy, url: string | undefined): OutboundPolicy {
+  if (!url) return policy;
+  try {
+    return policy.withAllowed([new URL(url).hostname], { timeoutMs: Math.max(policy.timeoutMs, 300_000) });
+  } catch {
+    return policy;
   }
 }
 
 /** Chat completion against the configured OpenAI-compatible endpoint: `{ content, usage }`. */
-export function llmCall(settings: LlmSettings): StepHandler {
+export function llmCall(settings: LlmSettings, outbound: OutboundPolicy): StepHandler {
+  const policy = endpointPolicy(outbound, settings.llmUrl);
   return {
     effects: "external",
     async run({ params, signal }) {
@@ -40,7 +60,7 @@ export function llmCall(settings: LlmSettings): StepHandler {
       if (!Array.isArray(params.messages) || params.messages.length === 0) return permanent("llm_call: `messages` (array) is required");
       const request: Record<string, unknown> = { messages: params.messages };
       for (const field of ["model", "temperature", "max_tokens"]) if (params[field] !== undefined) request[field] = params[field];
-      const result = await postJson(`${settings.llmUrl.replace(/\/$/, "")}/chat/completions`, request, signal, settings.llmApiKey);
+      const result = await postJson(policy, `${settings.llmUrl.replace(/\/$/, "")}/chat/completions`, request, signal, settings.llmApiKey);
       if (!("ok" in result)) return { ...result, message: `llm_call: ${(result as { message: string }).message}` } as StepOutcome;
       const json = result.json as { choices?: { message?: { content?: unknown } }[]; usage?: unknown };
       const content = json.choices?.[0]?.message?.content;
@@ -51,14 +71,15 @@ export function llmCall(settings: LlmSettings): StepHandler {
 }
 
 /** Calls a tool of the configured tool service; its JSON answer is the output. */
-export function toolCall(settings: LlmSettings): StepHandler {
+export function toolCall(settings: LlmSettings, outbound: OutboundPolicy): StepHandler {
+  const policy = endpointPolicy(outbound, settings.toolUrl);
   return {
     effects: "external",
     async run({ params, signal }) {
       if (!settings.toolUrl) return permanent("tool_call is not configured (set ORCHESTRATION_TOOL_URL)");
       const name = params.tool_name;
       if (typeof name !== "string" || !/^[A-Za-z0-9_.-]{1,128}$/.test(name)) return permanent("tool_call: `tool_name` is required");
-      const result = await postJson(`${settings.toolUrl.replace(/\/$/, "")}/tools/${encodeURIComponent(name)}`, params.arguments ?? {}, signal);
+      const result = await postJson(policy, `${settings.toolUrl.replace(/\/$/, "")}/tools/${encodeURIComponent(name)}`, params.arguments ?? {}, signal);
       if (!("ok" in result)) return { ...result, message: `tool_call: ${(result as { message: string }).message}` } as StepOutcome;
       return completed(isObject(result.json) ? result.json : { result: result.json });
     },

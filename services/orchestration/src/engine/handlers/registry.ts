@@ -1,7 +1,8 @@
+import type { OutboundPolicy } from "@cloudforet/outbound";
 import type { Logger } from "pino";
-import type { InstanceRepository } from "../../instances/instance-repository";
+import type { InstanceRepository } from "../../instances/repository";
 import type { Triggers } from "../../triggers/triggers";
-import type { WorkerTaskRepository } from "../../workers/worker-task-repository";
+import type { WorkerTaskRepository } from "../../workers/repository";
 import { fail, logHandler, noop, sleep } from "./basic";
 import { emitEvent, queryInstance, sendSignal } from "./coordination";
 import { externalWorker } from "./external-worker";
@@ -11,6 +12,8 @@ import { humanReview } from "./human-review";
 import { llmCall, toolCall, type LlmSettings } from "./llm";
 import { selfModify } from "./self-modify";
 import { assert, deleteState, getState, mergeState, setState, transform } from "./state";
+import { SUB_SEQUENCE_HANDLER } from "../interpreter";
+import { subSequence } from "./sub-sequence";
 
 export interface HandlerRegistry {
   /** The built-in handler of that name, or the external worker queue for any other name. */
@@ -24,8 +27,15 @@ export interface RegistryDependencies {
   triggers: Triggers;
   tasks: WorkerTaskRepository;
   llm: LlmSettings;
+  /** What http_request, llm_call and tool_call may reach (CLOUDFORET_OUTBOUND_*). */
+  outbound: OutboundPolicy;
   /** More built-ins by name (recurrent_request). */
   extra?: Record<string, StepHandler>;
+  /**
+   * Wrappers of the built-ins, innermost first: `credentials://` references resolved
+   * (credentials/credential-references.ts), per-tenant circuit breakers (breakers/handler-breakers.ts).
+   */
+  guards?: Array<{ guard(name: string, handler: StepHandler): StepHandler }>;
 }
 
 /** The seed's built-in handlers; every other name is dispatched to external workers. */
@@ -35,9 +45,9 @@ export function createHandlerRegistry(deps: RegistryDependencies): HandlerRegist
     ["log", logHandler(deps.logger)],
     ["sleep", sleep],
     ["fail", fail],
-    ["http_request", httpRequest],
-    ["llm_call", llmCall(deps.llm)],
-    ["tool_call", toolCall(deps.llm)],
+    ["http_request", httpRequest(deps.outbound)],
+    ["llm_call", llmCall(deps.llm, deps.outbound)],
+    ["tool_call", toolCall(deps.llm, deps.outbound)],
     ["human_review", humanReview],
     ["self_modify", selfModify],
     ["emit_event", emitEvent(deps.triggers)],
@@ -49,11 +59,16 @@ export function createHandlerRegistry(deps: RegistryDependencies): HandlerRegist
     ["merge_state", mergeState],
     ["transform", transform],
     ["assert", assert],
+    [SUB_SEQUENCE_HANDLER, subSequence],
     ...Object.entries(deps.extra ?? {}),
   ]);
   const external = externalWorker(deps.tasks);
   return {
-    resolve: (name) => builtins.get(name) ?? external,
+    resolve: (name) => {
+      const builtin = builtins.get(name);
+      if (!builtin) return external;
+      return (deps.guards ?? []).reduce((handler, wrapper) => wrapper.guard(name, handler), builtin);
+    },
     isBuiltin: (name) => builtins.has(name),
   };
 }

@@ -1,0 +1,3 @@
+CREATE INDEX "cloud_services_data_gin_idx" ON "cloud_service"."cloud_services" USING gin ("data" jsonb_path_ops);--> statement-breakpoint
+CREATE INDEX "cloud_services_tags_gin_idx" ON "cloud_service"."cloud_services" USING gin ("tags" jsonb_path_ops);--> statement-breakpoint
+CREATE INDEX "cloud_services_domain_name_idx" ON "cloud_service"."cloud_services" USING btree ("domain_id","name","created_at","cloud_service_id");

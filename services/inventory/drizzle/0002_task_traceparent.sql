@@ -1,0 +1,1 @@
+ALTER TABLE "inventory"."job_tasks" ADD COLUMN "traceparent" text;

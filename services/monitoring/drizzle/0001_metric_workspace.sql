@@ -1,0 +1,1 @@
+ALTER TABLE "monitoring"."metrics" ADD COLUMN "workspace_id" text DEFAULT '' NOT NULL;

@@ -1,0 +1,234 @@
+import { asc, eq, sql } from "drizzle-orm";
+import type { Database, DatabaseExecutor } from "@cloudforet/db";
+import { queryRows } from "@cloudforet/db";
+import { preparedRows } from "../db/prepared-rows";
+import { blockOutputs, concurrencySlots, instances, signals, workerTasks, type InstanceRow, type SignalRow, type WorkerTaskRow } from "../db/schema";
+import { markSignalsProcessed } from "../signals/repository";
+import { workerTaskFromSql, type WorkerTaskRepository } from "../workers/repository";
+import type { EngineEvents } from "./engine-events";
+import { LeaseLostError, TERMINAL, hasTaskNodes, serial, type NewOutput, type PassState, type StateChange } from "./pass-state";
+
+/** What arrived for an instance since its last checkpoint: worker results and signals, in order. */
+export interface Arrivals {
+  tasks: WorkerTaskRow[];
+  signals: SignalRow[];
+}
+
+const outputRecord = (o: NewOutput) => ({ ...o, created_at: (o.createdAt as Date).toISOString(), instance_id: o.instanceId, block_id: o.blockId, output_size: o.outputSize });
+
+/**
+ * All SQL of an instance's execution state while an engine holds it: checkpoints (context, tree,
+ * kv, outputs and state in one statement), taking in signals and worker results, letting go. Every
+ * write is conditional on still holding the lease (`locked_by` = the pass's claim token), so a
+ * recovered instance is never written by two engines; losing it throws LeaseLostError.
+ */
+export class CheckpointRepository {
+  constructor(
+    private readonly db: Database,
+    private readonly tasks: WorkerTaskRepository,
+    /** A checkpoint that changed the instance's state reports it (watch streams). */
+    private readonly events: Pick<EngineEvents, "instanceStateChanged">,
+  ) {}
+
+  /** Writes a checkpoint (and a state change): one statement, or a transaction when worker tasks change too. */
+  write(run: PassState, change?: StateChange): Promise<"written" | "attention"> {
+    return serial(run, () => {
+      const terminal = change !== undefined && TERMINAL.has(change.to);
+      const tasksChange = run.cancelTasks.length > 0 || (terminal && hasTaskNodes(run.exec));
+      return tasksChange ? this.db.transaction((tx) => this.persist(tx, run, change)) : this.persist(this.db, run, change);
+    });
+  }
+
+  /**
+   * Writes the in-memory state (context, tree, kv, new outputs) in one statement if this engine
+   * still holds the lease; with `change`, also the new state (unless someone else changed it
+   * meanwhile). A release waits while a signal or worker result is pending: then nothing is written
+   * and "attention" is returned, so the pass absorbs it first. Withdrawn worker tasks are written
+   * with it (`exec` is then a transaction).
+   */
+  async persist(exec: DatabaseExecutor, run: PassState, change?: StateChange): Promise<"written" | "attention"> {
+    const id = run.row.id;
+    const expected = run.expected;
+    const outputs = run.pendingOutputs.slice();
+    const release = change?.release ?? false;
+    const [row] = await preparedRows<{ previous_state: string; needs_attention: boolean; written: boolean; freed: boolean }>(
+      exec,
+      sql`with cur as (
+            select id, state, needs_attention from ${instances} where id = ${id} and locked_by = ${run.row.lockedBy} for update
+          ), upd as (
+            update ${instances} i
+            set context = ${JSON.stringify(run.context)}::jsonb,
+                execution = ${JSON.stringify(run.exec)}::jsonb,
+                kv = ${JSON.stringify(run.kv)}::jsonb,
+                updated_at = now(),
+                state = case when ${change !== undefined} and cur.state = ${expected} then ${change?.to ?? null}::text else i.state end,
+                next_fire_at = case when ${change !== undefined} and cur.state = ${expected} then ${change?.next == null ? null : new Date(change.next).toISOString()}::timestamptz else i.next_fire_at end,
+                locked_by = case when ${release} then null else i.locked_by end,
+                lease_expires_at = case when ${release} then null else i.lease_expires_at end
+            from cur
+            where i.id = cur.id and not (${release} and cur.needs_attention and cur.state = ${expected})
+            returning i.id, i.state
+          ), freed as (
+            -- An instance that ends gives its concurrency slot back in the same statement.
+            delete from ${concurrencySlots} s using upd
+            where s.instance_id = upd.id and upd.state in ('completed', 'failed', 'cancelled')
+            returning 1
+          ), outs as (
+            insert into ${blockOutputs} (id, instance_id, block_id, output, output_size, attempt, created_at)
+            select x.id, x.instance_id, x.block_id, x.output, x.output_size, x.attempt, x.created_at
+            from jsonb_to_recordset(${JSON.stringify(outputs.map(outputRecord))}::jsonb)
+              as x(id uuid, instance_id uuid, block_id text, output jsonb, output_size int, attempt int, created_at timestamptz)
+            where exists (select 1 from upd)
+            returning 1
+          )
+          select cur.state as previous_state, cur.needs_attention, exists (select 1 from upd) as written,
+                 exists (select 1 from freed) as freed
+          from cur`,
+    );
+    if (!row) throw new LeaseLostError(`lost the lease on instance ${id}`);
+    const ours = row.previous_state === expected;
+    if (!row.written) {
+      run.attention = true;
+      return "attention";
+    }
+    run.pendingOutputs.splice(0, outputs.length);
+    if (row.freed) run.freedSlot = true;
+    const cancels = run.cancelTasks.splice(0);
+    if (cancels.length > 0) await this.tasks.cancel(cancels, "cancelled", exec);
+    if (change && ours && TERMINAL.has(change.to) && hasTaskNodes(run.exec)) await this.tasks.cancelForInstances([id], `instance ${change.to}`, exec);
+    if (!ours) run.stoppedBy = row.previous_state;
+    else if (change) run.expected = change.to;
+    if (ours && change && change.to !== expected) this.events.instanceStateChanged(run.row, { from: expected, to: change.to, next: change.next });
+    if (row.needs_attention) run.attention = true;
+    return "written";
+  }
+
+  /**
+   * In the absorbing transaction: locks the instance (LeaseLostError when the lease is gone) and,
+   * if its state is still the one the pass expects, clears needs_attention and returns what
+   * arrived — the finished ones of `taskIds` and the pending signals. Undefined when the state was
+   * changed from outside (`run.stoppedBy` says to what).
+   */
+  async takeArrivals(tx: DatabaseExecutor, run: PassState, taskIds: string[]): Promise<Arrivals | undefined> {
+    const id = run.row.id;
+    // Lock, check and clear the flag in one statement; what arrived is read by the next one, whose
+    // snapshot comes after the lock: a report committed meanwhile is either seen there or has set
+    // the flag again (one statement could clear a flag set after its snapshot, losing that result).
+    const [current] = await preparedRows<{ state: string }>(
+      tx,
+      sql`with cur as (
+            select id, state from ${instances} where id = ${id} and locked_by = ${run.row.lockedBy} for update
+          ), cleared as (
+            update ${instances} i set needs_attention = false from cur where i.id = cur.id and cur.state = ${run.expected} and i.needs_attention
+          )
+          select state from cur`,
+    );
+    if (!current) throw new LeaseLostError(`lost the lease on instance ${id}`);
+    run.attention = false;
+    run.attentionCheckedAt = Date.now();
+    if (current.state !== run.expected) {
+      run.stoppedBy = current.state;
+      return undefined;
+    }
+    // Finished tasks and pending signals in one round trip (signals rarely come; tasks in order of report don't matter).
+    const rows = await preparedRows<{ kind: "task" | "signal"; row: Record<string, unknown> | string }>(
+      tx,
+      sql`select 'task' as kind, to_jsonb(w) as row from ${workerTasks} w
+          where w.id in (select (jsonb_array_elements_text(${JSON.stringify(taskIds)}::jsonb))::uuid) and w.state in ('completed', 'failed')
+          union all
+          select 'signal', to_jsonb(s) from ${signals} s where s.instance_id = ${id} and not s.processed`,
+    );
+    const tasks: WorkerTaskRow[] = [];
+    const pending: SignalRow[] = [];
+    for (const { kind, row: raw } of rows) {
+      const row = typeof raw === "string" ? (JSON.parse(raw) as Record<string, unknown>) : raw;
+      if (kind === "task") tasks.push(workerTaskFromSql(row));
+      else pending.push(signalFromSql(row));
+    }
+    pending.sort((a, b) => a.seq - b.seq);
+    return { tasks, signals: pending };
+  }
+
+  /** The signals were applied (in the same transaction): each is applied exactly once. */
+  markSignalsProcessed(tx: DatabaseExecutor, signalIds: string[]): Promise<void> {
+    return markSignalsProcessed(tx, signalIds);
+  }
+
+  /** Whether a signal or worker result waits for the instance (sent through another replica). */
+  async needsAttention(instanceId: string): Promise<boolean> {
+    const [row] = await this.db.select({ attention: instances.needsAttention }).from(instances).where(eq(instances.id, instanceId));
+    return row?.attention ?? false;
+  }
+
+  /** The latest output of each block of the instance. */
+  async latestOutputs(instanceId: string): Promise<Record<string, unknown>> {
+    const rows = await this.db
+      .select({ blockId: blockOutputs.blockId, output: blockOutputs.output })
+      .from(blockOutputs)
+      .where(eq(blockOutputs.instanceId, instanceId))
+      .orderBy(asc(blockOutputs.createdAt), asc(blockOutputs.seq));
+    return Object.fromEntries(rows.map((r) => [r.blockId, r.output]));
+  }
+
+  /** The state was changed from outside (PATCH /state) while we held the instance: save nothing more, let go. */
+  async letGo(run: PassState): Promise<void> {
+    await this.db
+      .update(instances)
+      .set({ lockedBy: null, leaseExpiresAt: null })
+      .where(sql`${instances.id} = ${run.row.id} and ${instances.lockedBy} = ${run.row.lockedBy}`);
+  }
+
+  /** After an unexpected error: back to scheduled in a second, without writing this pass's progress. */
+  async abandon(id: string, token: string | null): Promise<void> {
+    await this.db.execute(sql`update ${instances}
+      set locked_by = null, lease_expires_at = null,
+          state = case when state = 'running' then 'scheduled' else state end,
+          next_fire_at = case when state = 'running' then now() + interval '1 second' else next_fire_at end
+      where id = ${id} and locked_by = ${token}`);
+  }
+}
+
+/** A claimed row as raw SQL returns it (`returning i.*`) → the Drizzle row shape. */
+export function instanceFromSql(row: Record<string, unknown>): InstanceRow {
+  const at = (v: unknown) => (v === null || v === undefined ? null : v instanceof Date ? v : new Date(String(v)));
+  const json = <T>(v: unknown): T => (typeof v === "string" ? JSON.parse(v) : v) as T;
+  return {
+    id: row.id as string,
+    sequenceId: row.sequence_id as string,
+    domainId: row.domain_id as string,
+    tenantId: row.tenant_id as string,
+    namespace: row.namespace as string,
+    state: row.state as string,
+    nextFireAt: at(row.next_fire_at),
+    priority: row.priority as string,
+    priorityRank: Number(row.priority_rank),
+    timezone: row.timezone as string,
+    metadata: json(row.metadata),
+    context: json(row.context),
+    execution: json(row.execution),
+    kv: json(row.kv),
+    concurrencyKey: (row.concurrency_key as string | null) ?? null,
+    maxConcurrency: row.max_concurrency === null || row.max_concurrency === undefined ? null : Number(row.max_concurrency),
+    idempotencyKey: (row.idempotency_key as string | null) ?? null,
+    lockedBy: (row.locked_by as string | null) ?? null,
+    leaseExpiresAt: at(row.lease_expires_at),
+    needsAttention: Boolean(row.needs_attention),
+    createdAt: at(row.created_at)!,
+    updatedAt: at(row.updated_at)!,
+  };
+}
+
+/** A signal as `to_jsonb` returns it → the Drizzle row shape. */
+function signalFromSql(row: Record<string, unknown>): SignalRow {
+  const at = (v: unknown) => (v === null || v === undefined ? null : new Date(String(v)));
+  return {
+    id: row.id as string,
+    seq: Number(row.seq),
+    instanceId: row.instance_id as string,
+    signalType: row.signal_type as string,
+    payload: row.payload ?? null,
+    processed: Boolean(row.processed),
+    createdAt: at(row.created_at)!,
+    processedAt: at(row.processed_at),
+  };
+}

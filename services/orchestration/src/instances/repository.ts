@@ -1,0 +1,142 @@
+import { and, asc, count, desc, eq, inArray, sql, type SQL } from "drizzle-orm";
+import type { Database, DatabaseExecutor } from "@cloudforet/db";
+import { ownerWhere, type Owner } from "../access/tenants";
+import { preparedRows } from "../db/prepared-rows";
+import { blockOutputs, instances, type BlockOutputRow, type InstanceRow } from "../db/schema";
+import type { InstanceState } from "./rules";
+
+export type NewInstanceRow = typeof instances.$inferInsert;
+
+export interface InstanceFilter {
+  /** Absent: every domain (the engine alone, without token verification). */
+  domainId?: string;
+  /** Absent: every tenant of the domain. */
+  tenantId?: string;
+  namespace?: string;
+  sequenceId?: string;
+  states?: InstanceState[];
+}
+
+export interface Page {
+  offset: number;
+  limit: number;
+}
+
+const INSERT_CHUNK = 1_000;
+
+export function filterCondition(filter: InstanceFilter): SQL | undefined {
+  return and(
+    ownerWhere(instances, filter),
+    filter.namespace !== undefined ? eq(instances.namespace, filter.namespace) : undefined,
+    filter.sequenceId !== undefined ? eq(instances.sequenceId, filter.sequenceId) : undefined,
+    filter.states && filter.states.length > 0 ? inArray(instances.state, filter.states) : undefined,
+  );
+}
+
+export class InstanceRepository {
+  constructor(readonly db: Database) {}
+
+  /**
+   * Inserts rows, skipping those whose idempotency key the tenant already used; returns the ids
+   * inserted. The rows travel as one JSON parameter (jsonb_to_recordset): building a 1,000-row
+   * multi-VALUES insert costs more than running it.
+   */
+  async insertMany(rows: NewInstanceRow[], exec: DatabaseExecutor = this.db): Promise<string[]> {
+    const ids: string[] = [];
+    for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
+      const chunk = rows.slice(i, i + INSERT_CHUNK).map((row) => ({
+        id: row.id,
+        sequence_id: row.sequenceId,
+        domain_id: row.domainId,
+        tenant_id: row.tenantId,
+        namespace: row.namespace,
+        state: row.state,
+        next_fire_at: row.nextFireAt ? (row.nextFireAt as Date).toISOString() : null,
+        priority: row.priority ?? "normal",
+        priority_rank: row.priorityRank ?? 1,
+        timezone: row.timezone ?? "UTC",
+        metadata: row.metadata ?? {},
+        context: row.context ?? {},
+        execution: row.execution ?? { nodes: {}, seq: 0 },
+        kv: row.kv ?? {},
+        concurrency_key: row.concurrencyKey ?? null,
+        max_concurrency: row.maxConcurrency ?? null,
+        idempotency_key: row.idempotencyKey ?? null,
+      }));
+      const inserted = await preparedRows<{ id: string }>(
+        exec,
+        sql`insert into ${instances} (id, sequence_id, domain_id, tenant_id, namespace, state, next_fire_at, priority, priority_rank, timezone,
+                                      metadata, context, execution, kv, concurrency_key, max_concurrency, idempotency_key)
+            select x.id, x.sequence_id, x.domain_id, x.tenant_id, x.namespace, x.state, x.next_fire_at, x.priority, x.priority_rank, x.timezone,
+                   x.metadata, x.context, x.execution, x.kv, x.concurrency_key, x.max_concurrency, x.idempotency_key
+            from jsonb_to_recordset(${JSON.stringify(chunk)}::jsonb) as x(
+              id uuid, sequence_id uuid, domain_id text, tenant_id text, namespace text, state text, next_fire_at timestamptz, priority text,
+              priority_rank smallint, timezone text, metadata jsonb, context jsonb, execution jsonb, kv jsonb,
+              concurrency_key text, max_concurrency int, idempotency_key text)
+            on conflict do nothing
+            returning id`,
+      );
+      ids.push(...inserted.map((r) => r.id));
+    }
+    return ids;
+  }
+
+  async findByIdempotencyKey(owner: Owner, key: string, exec: DatabaseExecutor = this.db): Promise<InstanceRow | undefined> {
+    const [row] = await exec
+      .select()
+      .from(instances)
+      .where(and(ownerWhere(instances, owner), eq(instances.idempotencyKey, key)));
+    return row;
+  }
+
+  async getById(id: string, exec: DatabaseExecutor = this.db, options: { forUpdate?: boolean } = {}): Promise<InstanceRow | undefined> {
+    const query = exec.select().from(instances).where(eq(instances.id, id));
+    const [row] = options.forUpdate ? await query.for("update") : await query;
+    return row;
+  }
+
+  async list(filter: InstanceFilter, page: Page, order: "created" | "updated" = "created"): Promise<InstanceRow[]> {
+    const by = order === "created" ? instances.createdAt : instances.updatedAt;
+    return this.db
+      .select()
+      .from(instances)
+      .where(filterCondition(filter))
+      .orderBy(desc(by), desc(instances.id))
+      .offset(page.offset)
+      .limit(page.limit);
+  }
+
+  async count(filter: InstanceFilter): Promise<number> {
+    const [row] = await this.db.select({ n: count() }).from(instances).where(filterCondition(filter));
+    return Number(row?.n ?? 0);
+  }
+
+  async update(id: string, fields: Partial<NewInstanceRow>, exec: DatabaseExecutor = this.db): Promise<InstanceRow | undefined> {
+    const [row] = await exec
+      .update(instances)
+      .set({ ...fields, updatedAt: sql`now()` as unknown as Date })
+      .where(eq(instances.id, id))
+      .returning();
+    return row;
+  }
+
+  /**
+   * Tells the engine something arrived for the instance (a signal, a worker's result): an unlocked
+   * instance becomes due now (a waiting one goes back to scheduled when `wake` says so); a locked
+   * one is picked up by its engine at the next checkpoint.
+   */
+  async markNeedsAttention(id: string, exec: DatabaseExecutor, options: { waitingToScheduled?: boolean } = {}): Promise<void> {
+    await exec
+      .update(instances)
+      .set({
+        needsAttention: true,
+        nextFireAt: sql`case when ${instances.lockedBy} is null then now() else ${instances.nextFireAt} end` as unknown as Date,
+        ...(options.waitingToScheduled ? { state: sql`case when ${instances.state} = 'waiting' then 'scheduled' else ${instances.state} end` as unknown as string } : {}),
+      })
+      .where(eq(instances.id, id));
+  }
+
+  async outputs(instanceId: string): Promise<BlockOutputRow[]> {
+    return this.db.select().from(blockOutputs).where(eq(blockOutputs.instanceId, instanceId)).orderBy(asc(blockOutputs.createdAt), asc(blockOutputs.seq));
+  }
+}
