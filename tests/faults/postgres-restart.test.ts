@@ -85,7 +85,9 @@ describe("Postgres stopped and started again under a running cost service", () =
       expect(cost.running).toBe(true);
 
       await pg!.start();
-      await pollUntil(async () => (await cost.readiness()) === 200, "cost ready again", 60_000, 250);
+      await pollUntil(async () => (await cost.readiness()) === 200, "cost ready again", 60_000, 250).catch((err) => {
+        throw new Error(`${(err as Error).message}\n${cost.logs()}`);
+      });
       await pollUntil(async () => (await grpcHealth(cost.port, "")) === Serving.SERVING, "gRPC health SERVING again", 30_000, 250);
       expect(cost.starts, "the service was restarted").toBe(startsBefore);
       expect(cost.running).toBe(true);

@@ -62,6 +62,10 @@ describe("REST regressions", () => {
 
   it("refuses a number beyond 2^53 (version: 1e308 overflowed an integer column)", async () => {
     refused(await rest("POST", "/sequences", { tenant_id: "acme", namespace: "default", name: "big", version: 1e308, blocks: [{ type: "step", id: "s", handler: "noop" }] }), "version");
+    // A string of digits past any integer (fuzz seed 144484627), and one past the integer column.
+    refused(await rest("POST", "/sequences", { tenant_id: "acme", namespace: "default", name: "big", version: "99999999999999999999", blocks: [{ type: "step", id: "s", handler: "noop" }] }), "version");
+    refused(await rest("POST", "/sequences", { tenant_id: "acme", namespace: "default", name: "big", version: 2 ** 31, blocks: [{ type: "step", id: "s", handler: "noop" }] }), "version");
+    refused(await rest("GET", "/sequences/by-name?tenant_id=acme&namespace=default&name=hostile&version=4294967296"), "version");
   });
 
   it("refuses a body nested 10,000 levels deep with 400", async () => {

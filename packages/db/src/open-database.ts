@@ -6,6 +6,7 @@ import type { Logger } from "pino";
 import type { Database, DatabaseExecutor, DatabaseKind } from "./database";
 import { acquirePglite } from "./pglite-registry";
 import { PostgresNotifications, registerNotifications, type Notifications } from "./notifications";
+import { ReplaceablePool, type PoolWatchOptions } from "./replaceable-pool";
 
 export const DEFAULT_PGLITE_DATA_DIR = ".data/pglite";
 
@@ -25,6 +26,8 @@ export interface OpenDatabaseOptions<TTables extends Record<string, unknown> = R
   idleTimeoutSeconds?: number;
   /** Seconds to wait for a Postgres connection before failing (default 10). */
   connectTimeoutSeconds?: number;
+  /** When `ping` declares the pool wedged and replaces it (see `ReplaceablePool`). */
+  poolWatch?: PoolWatchOptions;
 }
 
 export interface DatabaseHandle<TTables extends Record<string, unknown> = Record<string, never>> {
@@ -68,9 +71,14 @@ function openPostgres<TTables extends Record<string, unknown>>(
   };
   // Idle connections close (after a minute by default): a pool sized for a burst does not hold a
   // Postgres backend per slot for the rest of the process's life.
-  const client = postgres(url, { ...connectionOptions, max: options.poolSize ?? 10, idle_timeout: options.idleTimeoutSeconds ?? 60 });
-  const db = drizzlePostgres(client, { schema: options.tables }) as unknown as Database<TTables>;
   const log = options.logger.child({ component: "db", schema: options.schema, db_kind: "postgres" });
+  const pool = new ReplaceablePool(
+    () => postgres(url, { ...connectionOptions, max: options.poolSize ?? 10, idle_timeout: options.idleTimeoutSeconds ?? 60 }),
+    () => postgres(url, { ...connectionOptions, max: 1, connect_timeout: 5 }),
+    log,
+    options.poolWatch,
+  );
+  const db = drizzlePostgres(pool.client, { schema: options.tables }) as unknown as Database<TTables>;
   log.info({ host: describeHost(url), pool_size: options.poolSize ?? 10 }, "database opened");
   const notifications = new PostgresNotifications(
     (handlers) =>
@@ -92,7 +100,7 @@ function openPostgres<TTables extends Record<string, unknown>>(
     db,
     kind: "postgres",
     schema: options.schema,
-    ping: () => ping(db),
+    ping: () => pool.ping(),
     async withDedicatedConnection(work) {
       const dedicated = postgres(url, { ...connectionOptions, max: 1 });
       try {
@@ -106,7 +114,7 @@ function openPostgres<TTables extends Record<string, unknown>>(
       if (closed) return;
       closed = true;
       await notifications.close();
-      await client.end({ timeout: 5 });
+      await pool.end({ timeout: 5 });
       log.info("database closed");
     },
   };

@@ -99,6 +99,6 @@ export function optionalTime(value: unknown, parameter: string): Date | undefine
 export function optionalInt(value: unknown, parameter: string): number | undefined {
   if (value === undefined || value === null || value === "") return undefined;
   const n = typeof value === "string" ? Number(value) : value;
-  if (typeof n !== "number" || !Number.isInteger(n)) throw invalidParameter(`${parameter} must be an integer`, { parameter, value: String(value) });
+  if (typeof n !== "number" || !Number.isSafeInteger(n)) throw invalidParameter(`${parameter} must be an integer of at most ${Number.MAX_SAFE_INTEGER} in magnitude`, { parameter, value: String(value) });
   return n;
 }

@@ -21,6 +21,9 @@ export interface NewSequence {
 }
 
 const NAME = /^[^\s/][^/]{0,254}$/;
+/** Versions live in an integer column. */
+const MAX_VERSION = 2 ** 31 - 1;
+const isVersion = (version: number) => Number.isInteger(version) && version >= 1 && version <= MAX_VERSION;
 
 /** Required text field: present, a string, at most `max` characters. */
 export function requireText(value: unknown, parameter: string, max = 256): string {
@@ -50,7 +53,7 @@ export class Sequences {
     const name = requireText(input.name, "name");
     if (!NAME.test(name)) throw invalidParameter("name must not contain '/' or start with a space", { parameter: "name", value: name });
     const version = input.version === undefined || input.version === 0 ? 1 : input.version;
-    if (!Number.isInteger(version) || version < 1) throw invalidParameter("version must be an integer ≥ 1", { parameter: "version", value: String(input.version) });
+    if (!isVersion(version)) throw invalidParameter(`version must be an integer from 1 to ${MAX_VERSION}`, { parameter: "version", value: String(input.version) });
     if (input.blocks === undefined || input.blocks === null) throw missingParameter("blocks");
     validateDefinition(input.blocks);
     // Stored as written (the seed's GET returns the definition it was given) but for sealed credentials; the engine applies defaults.
@@ -81,7 +84,7 @@ export class Sequences {
     requireText(tenantId, "tenant_id");
     requireText(namespace, "namespace", 128);
     requireText(name, "name");
-    if (version !== undefined && (!Number.isInteger(version) || version < 1)) throw invalidParameter("version must be an integer ≥ 1", { parameter: "version" });
+    if (version !== undefined && !isVersion(version)) throw invalidParameter(`version must be an integer from 1 to ${MAX_VERSION}`, { parameter: "version", value: String(version) });
     const row = await this.repo.getByName(owner, namespace, name, version);
     if (!row) throw notFound("sequence not found", { tenant_id: tenantId, namespace, name, ...(version !== undefined ? { version } : {}) });
     return redacted(row);
