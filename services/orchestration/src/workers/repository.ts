@@ -3,6 +3,7 @@ import { randomUUID } from "node:crypto";
 import { and, eq, inArray, sql } from "drizzle-orm";
 import type { Database, DatabaseExecutor } from "@cloudforet/db";
 import { queryRows } from "@cloudforet/db";
+import { preparedRows } from "../db/prepared-rows";
 import { blockOutputs, instances, workerTasks, type WorkerTaskRow } from "../db/schema";
 import type { EngineEvents } from "../engine/engine-events";
 
@@ -83,8 +84,9 @@ export class WorkerTaskRepository {
     private readonly events?: Pick<EngineEvents, "workerTaskDispatched">,
   ) {}
 
+  /** A named prepared statement: a worker step's dispatch is on the round trip a worker waits for. */
   async insert(task: NewWorkerTask, exec: DatabaseExecutor = this.db): Promise<void> {
-    await exec.insert(workerTasks).values(task);
+    await preparedRows(exec, exec.insert(workerTasks).values(task).getSQL());
   }
 
   /** Queues a step's task for the workers (in the checkpoint's transaction) and reports it. */
@@ -104,7 +106,7 @@ export class WorkerTaskRepository {
    * default queue); concurrent pollers never get the same task.
    */
   async claim(tenant: OwnerScope, handlerName: string, workerId: string, limit: number, queueName: string | null = null): Promise<WorkerTaskRow[]> {
-    const rows = await queryRows(
+    const rows = await preparedRows(
       this.db,
       sql`with next as (
             select id from ${workerTasks}
@@ -182,7 +184,7 @@ export class WorkerTaskRepository {
   async report(taskId: string, tenant: OwnerScope, holder: TaskHolder, outcome: TaskOutcome): Promise<ReportResult> {
     const completed = outcome.state === "completed";
     const output = completed ? JSON.stringify(outcome.output) : null;
-    const rows = await queryRows(
+    const rows = await preparedRows(
       this.db,
       sql`with t as (
             select * from ${workerTasks} where id = ${taskId} and ${ofTenant(tenant)} for update
@@ -216,7 +218,7 @@ export class WorkerTaskRepository {
 
   /** Extends `holder`'s claim (one statement); the task as it is, when it is not held. */
   async heartbeat(taskId: string, tenant: OwnerScope, holder: TaskHolder): Promise<ReportResult> {
-    const rows = await queryRows(
+    const rows = await preparedRows(
       this.db,
       sql`with beat as (
             update ${workerTasks} set heartbeat_at = now()
