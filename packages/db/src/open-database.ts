@@ -26,6 +26,12 @@ export interface OpenDatabaseOptions<TTables extends Record<string, unknown> = R
   idleTimeoutSeconds?: number;
   /** Seconds to wait for a Postgres connection before failing (default 10). */
   connectTimeoutSeconds?: number;
+  /**
+   * Run recurring statements as named prepared statements (default true): one round trip instead
+   * of two, and no planning per call. Off behind a pooler in transaction mode that does not carry
+   * prepared statements across server connections.
+   */
+  preparedStatements?: boolean;
   /** When `ping` declares the pool wedged and replaces it (see `ReplaceablePool`). */
   poolWatch?: PoolWatchOptions;
 }
@@ -76,7 +82,7 @@ function openPostgres<TTables extends Record<string, unknown>>(
     () => postgres(url, { ...connectionOptions, max: options.poolSize ?? 10, idle_timeout: options.idleTimeoutSeconds ?? 60 }),
     () => postgres(url, { ...connectionOptions, max: 1, connect_timeout: 5 }),
     log,
-    options.poolWatch,
+    { ...options.poolWatch, autoPrepare: options.preparedStatements ?? true },
   );
   const db = drizzlePostgres(pool.client, { schema: options.tables }) as unknown as Database<TTables>;
   log.info({ host: describeHost(url), pool_size: options.poolSize ?? 10 }, "database opened");

@@ -1,5 +1,6 @@
 import postgres from "postgres";
 import type { Logger } from "pino";
+import { autoPrepared, RecurringTexts } from "./auto-prepare";
 
 type Sql = postgres.Sql;
 
@@ -8,6 +9,8 @@ export interface PoolWatchOptions {
   pingDeadlineMs?: number;
   /** How long the pool may leave every ping unanswered before it is checked for a wedge (default 15 s). */
   wedgedAfterMs?: number;
+  /** Prepare recurring statements (see `autoPrepared`); default false. */
+  autoPrepare?: boolean;
 }
 
 /**
@@ -23,6 +26,7 @@ export interface PoolWatchOptions {
  */
 export class ReplaceablePool {
   readonly client: Sql;
+  private readonly open: () => Sql;
   private current: Sql;
   /** The first ping of the current run of late ones; `settled` once the pool answered it after all. */
   private oldestUnanswered: { since: number; settled: boolean } | undefined;
@@ -32,14 +36,16 @@ export class ReplaceablePool {
   replacements = 0;
 
   constructor(
-    private readonly open: () => Sql,
+    open: () => Sql,
     private readonly openSingle: () => Sql,
     private readonly log: Logger,
     options: PoolWatchOptions = {},
   ) {
     this.pingDeadlineMs = options.pingDeadlineMs ?? 1500;
     this.wedgedAfterMs = options.wedgedAfterMs ?? 15_000;
-    this.current = open();
+    const texts = new RecurringTexts();
+    this.open = options.autoPrepare ? () => autoPrepared(open(), texts) : open;
+    this.current = this.open();
     const pool = () => this.current;
     this.client = new Proxy(this.current, {
       get(_target, prop) {

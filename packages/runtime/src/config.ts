@@ -22,6 +22,8 @@ export interface ServiceConfig {
   databasePoolSize: number;
   /** Seconds an idle pooled connection stays open (DATABASE_IDLE_TIMEOUT_SECONDS, default 60). */
   databaseIdleSeconds: number;
+  /** Recurring statements run as named prepared statements (DATABASE_PREPARED_STATEMENTS, default true; false behind a transaction-mode pooler). */
+  databasePreparedStatements: boolean;
   /** Proxies (CLOUDFORET_TRUSTED_PROXIES) whose X-Forwarded-For names the client, e.g. the console's gateway. */
   trustedProxies: TrustedProxies;
   dataDir: string;
@@ -79,6 +81,7 @@ export function readServiceConfig(service: string, defaultPort: number, env: Nod
   const shutdownGraceMs = positiveInt(env, "CLOUDFORET_SHUTDOWN_GRACE_MS", 8_000, problems);
   const databasePoolSize = positiveInt(env, "DATABASE_POOL_SIZE", 10, problems);
   const databaseIdleSeconds = positiveInt(env, "DATABASE_IDLE_TIMEOUT_SECONDS", 60, problems);
+  const databasePreparedStatements = booleanVariable(env, "DATABASE_PREPARED_STATEMENTS", true, problems);
   const trustedProxies = readTrustedProxies(env, problems);
   if (problems.length > 0) throw new ConfigError(problems);
   return {
@@ -93,8 +96,19 @@ export function readServiceConfig(service: string, defaultPort: number, env: Nod
     shutdownGraceMs,
     databasePoolSize,
     databaseIdleSeconds,
+    databasePreparedStatements,
     trustedProxies,
   };
+}
+
+/** `true`/`false` (also 1/0, yes/no, on/off); anything else is a problem naming the variable. */
+function booleanVariable(env: NodeJS.ProcessEnv, name: string, fallback: boolean, problems: string[]): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === "") return fallback;
+  if (["true", "1", "yes", "on"].includes(raw)) return true;
+  if (["false", "0", "no", "off"].includes(raw)) return false;
+  problems.push(`${name} must be true or false, got "${env[name]}"`);
+  return fallback;
 }
 
 /** CLOUDFORET_TRUSTED_PROXIES: comma-separated addresses or CIDR ranges whose X-Forwarded-For is believed. */

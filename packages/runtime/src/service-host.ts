@@ -82,6 +82,7 @@ export async function startService(module: ServiceModule, env: NodeJS.ProcessEnv
     schema: module.schema,
     poolSize: config.databasePoolSize,
     idleTimeoutSeconds: config.databaseIdleSeconds,
+    preparedStatements: config.databasePreparedStatements,
     logger,
   }).catch(async (err: unknown) => {
     await tracing?.shutdown();
