@@ -37,6 +37,13 @@ describe("readServiceConfig", () => {
     expect(() => readServiceConfig("cost", 50054, { DATABASE_POOL_SIZE: "0" })).toThrow(/DATABASE_POOL_SIZE/);
   });
 
+  it("prepares recurring statements unless DATABASE_PREPARED_STATEMENTS is false, and names a bad value", () => {
+    expect(readServiceConfig("cost", 50054, {})).toMatchObject({ databasePreparedStatements: true });
+    expect(readServiceConfig("cost", 50054, { DATABASE_PREPARED_STATEMENTS: "false" })).toMatchObject({ databasePreparedStatements: false });
+    expect(readServiceConfig("cost", 50054, { DATABASE_PREPARED_STATEMENTS: "off" })).toMatchObject({ databasePreparedStatements: false });
+    expect(() => readServiceConfig("cost", 50054, { DATABASE_PREPARED_STATEMENTS: "sometimes" })).toThrow(/DATABASE_PREPARED_STATEMENTS must be true or false/);
+  });
+
   it("reads CLOUDFORET_TRUSTED_PROXIES and names a bad entry", () => {
     expect(readServiceConfig("cost", 50054, { CLOUDFORET_TRUSTED_PROXIES: "127.0.0.1, 10.0.0.0/8" }).trustedProxies.trusts("10.2.3.4")).toBe(true);
     expect(readServiceConfig("cost", 50054, {}).trustedProxies.trusts("127.0.0.1")).toBe(false);
