@@ -46,9 +46,11 @@ describe("recurring statements become named prepared statements", () => {
     expect(texts.some((text) => text.includes("/* one-off */"))).toBe(false);
   });
 
-  it("prepares nothing when switched off (a transaction-mode pooler)", async () => {
+  it("prepares nothing when switched off (a transaction-mode pooler), not even a statement asking for it", async () => {
     for (let n = 0; n < PREPARE_THRESHOLD + 2; n++) await unprepared.db.execute(sql`select ${n}::int as off /* switched off */`);
-    expect((await preparedTexts(unprepared)).filter((text) => text.includes("/* switched off */"))).toEqual([]);
+    const client = (unprepared.db as unknown as { $client: { unsafe(q: string, p: unknown[], o: { prepare: boolean }): Promise<unknown> } }).$client;
+    await client.unsafe("select $1::int as asked /* asked to prepare */", [1], { prepare: true });
+    expect((await preparedTexts(unprepared)).filter((text) => text.includes("/* switched off */") || text.includes("/* asked to prepare */"))).toEqual([]);
   });
 
   it("remembers a bounded number of texts", () => {

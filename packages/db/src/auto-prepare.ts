@@ -37,11 +37,13 @@ type Scoped = (...args: unknown[]) => unknown;
 /**
  * `sql` with `unsafe` preparing recurring texts, also inside `begin`/`savepoint` callbacks (a
  * transaction's own client). An explicit `prepare: true` is kept; Drizzle's `prepare: false` is
- * its default, not a request, so it is overridden for recurring texts.
+ * its default, not a request, so it is overridden for recurring texts. With `texts` undefined
+ * (prepared statements switched off) nothing is prepared, not even on request.
  */
-export function autoPrepared<T extends Sql | postgres.TransactionSql>(sql: T, texts: RecurringTexts): T {
-  const unsafe: Unsafe = (query, params = [], options = {}) =>
-    (sql.unsafe as Unsafe)(query, params, params.length > 0 && !options.prepare && texts.note(query) ? { ...options, prepare: true } : options);
+export function autoPrepared<T extends Sql | postgres.TransactionSql>(sql: T, texts: RecurringTexts | undefined): T {
+  const prepare = (query: string, params: unknown[], options: { prepare?: boolean }): boolean =>
+    texts !== undefined && params.length > 0 && (options.prepare === true || texts.note(query));
+  const unsafe: Unsafe = (query, params = [], options = {}) => (sql.unsafe as Unsafe)(query, params, { ...options, prepare: prepare(query, params, options) });
   /** `begin`/`savepoint` take an optional mode or name, then the callback, which gets a client of its own. */
   const scoped =
     (method: Scoped): Scoped =>

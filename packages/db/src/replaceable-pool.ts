@@ -9,7 +9,7 @@ export interface PoolWatchOptions {
   pingDeadlineMs?: number;
   /** How long the pool may leave every ping unanswered before it is checked for a wedge (default 15 s). */
   wedgedAfterMs?: number;
-  /** Prepare recurring statements (see `autoPrepared`); default false. */
+  /** Prepare recurring statements (see `autoPrepared`); default false: nothing is prepared, not even on request. */
   autoPrepare?: boolean;
 }
 
@@ -43,8 +43,8 @@ export class ReplaceablePool {
   ) {
     this.pingDeadlineMs = options.pingDeadlineMs ?? 1500;
     this.wedgedAfterMs = options.wedgedAfterMs ?? 15_000;
-    const texts = new RecurringTexts();
-    this.open = options.autoPrepare ? () => autoPrepared(open(), texts) : open;
+    const texts = options.autoPrepare ? new RecurringTexts() : undefined;
+    this.open = () => autoPrepared(open(), texts);
     this.current = this.open();
     const pool = () => this.current;
     this.client = new Proxy(this.current, {
