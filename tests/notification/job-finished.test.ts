@@ -58,7 +58,7 @@ const postsFor = (jobId: string, path?: string) =>
 beforeAll(async () => {
   // Shared with the services started below; no dedupe window, so a republished event id is delivered again (a redelivery).
   bus = acquireSharedInProcessBus({ logger: createLogger("test", "silent"), duplicateWindowMs: 0 });
-  hooks = await startHttpReceiver();
+  hooks = await startHttpReceiver({ keepJobNotices: true });
   platform = await startTestPlatform({ modules: [notificationModule], env: notificationTestEnv() });
   notifications = platform.client(NotificationService);
   const channels = platform.client(ChannelService);

@@ -30,8 +30,20 @@ export interface HttpReceiver {
   close(): Promise<void>;
 }
 
+/**
+ * The SYSTEM notice of a finished collection job (a webhook body). The services of every test file
+ * hear every event on the shared stream (tests/consumer-prefix.setup.ts), so a job finished by an
+ * inventory test running meanwhile is announced to this file's channels of the same domain too. No
+ * other test sends one through a webhook on purpose: unless `keepJobNotices` (job-finished.test.ts)
+ * they are answered 200, neither recorded nor given the delays and failures a test set up for its own.
+ */
+function isJobNotice(body: unknown): boolean {
+  const notice = body as { notification_type?: unknown; tags?: { job_id?: unknown } } | null;
+  return notice?.notification_type === "SYSTEM" && typeof notice.tags?.job_id === "string";
+}
+
 /** A local webhook endpoint (node:http) that records every request and answers 200 unless told otherwise. */
-export async function startHttpReceiver(): Promise<HttpReceiver> {
+export async function startHttpReceiver(options: { keepJobNotices?: boolean } = {}): Promise<HttpReceiver> {
   const requests: ReceivedRequest[] = [];
   const answers = new Map<string, { status: number | "hang"; body: string }>();
   const failures = new Map<string, { times: number; status: number | "hang" }>();
@@ -52,6 +64,10 @@ export async function startHttpReceiver(): Promise<HttpReceiver> {
         body = JSON.parse(text);
       } catch {
         // not JSON: keep the text
+      }
+      if (!options.keepJobNotices && isJobNotice(body)) {
+        res.writeHead(200, { "content-type": "text/plain" }).end("ok");
+        return;
       }
       requests.push({ method: req.method ?? "", path, headers: req.headers, body, at: Date.now() });
       const delayed = delays.get(path);

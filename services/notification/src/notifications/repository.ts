@@ -71,11 +71,17 @@ export class NotificationRepository {
    * become the attempt's record once it is made.
    */
   async deliveriesOf(notificationIds: string[]): Promise<Map<string, DeliveryRow[]>> {
+    if (notificationIds.length === 0) return new Map();
+    // One snapshot: records, queue and breakers read at different moments could show an attempt's
+    // record next to the queue row as it was before that attempt.
+    return this.db.transaction((tx) => this.deliveriesIn(tx, notificationIds), { isolationLevel: "repeatable read", accessMode: "read only" });
+  }
+
+  private async deliveriesIn(tx: DatabaseExecutor, notificationIds: string[]): Promise<Map<string, DeliveryRow[]>> {
     const byId = new Map<string, DeliveryRow[]>();
-    if (notificationIds.length === 0) return byId;
     const [rows, queued] = await Promise.all([
-      this.db.select().from(deliveries).where(inArray(deliveries.notificationId, notificationIds)).orderBy(asc(deliveries.sequence)),
-      this.db
+      tx.select().from(deliveries).where(inArray(deliveries.notificationId, notificationIds)).orderBy(asc(deliveries.sequence)),
+      tx
         .select()
         .from(deliveryQueue)
         .where(and(inArray(deliveryQueue.notificationId, notificationIds), eq(deliveryQueue.state, "PENDING")))
@@ -86,7 +92,7 @@ export class NotificationRepository {
     const openBreakers = new Map(
       (endpointKeys.length === 0
         ? []
-        : await this.db.select().from(endpointBreakers).where(and(inArray(endpointBreakers.endpointKey, endpointKeys), ne(endpointBreakers.state, "closed")))
+        : await tx.select().from(endpointBreakers).where(and(inArray(endpointBreakers.endpointKey, endpointKeys), ne(endpointBreakers.state, "closed")))
       ).map((b) => [b.endpointKey, b]),
     );
     const pending: DeliveryRow[] = queued.map((q) => {
