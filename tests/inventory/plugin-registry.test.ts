@@ -273,7 +273,8 @@ describe("routing", () => {
       // Real collections are routed the same way: both servers get some of them.
       await collectors.create({ collectorId: "collector-registry-weighted", name: "weighted", provider: "nutanix", workspaceId: "ws-registry", pluginInfo: { pluginId: "plugin-weighted" } });
       const served = new Set<string>();
-      for (let i = 0; i < 20 && served.size < 2; i++) {
+      // Until both served (d has a quarter of the weight: 60 tries miss it with probability 0.75^60 ≈ 3e-8).
+      for (let i = 0; i < 60 && served.size < 2; i++) {
         const { job, servedBy } = await collect("collector-registry-weighted");
         expect(job.status).toBe(Job_Status.FINISHED);
         // Every collection rewrites the same three resources: they name the server of the latest one.
