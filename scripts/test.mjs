@@ -87,6 +87,19 @@ const swept = run(
   ["--import", "tsx", "scripts/secrets-sweep.ts", capture, ...(vitestArgs.length > 0 ? ["--partial"] : [])],
   { allowFailure: true },
 );
+/**
+ * The first failure of a flaky test, without its stack: up to six lines (a property test's seed,
+ * counterexample and error come after its first line), each cut at 300 characters.
+ */
+function firstRunMessage(message) {
+  const lines = message.split("\n").filter((line) => line.trim() !== "");
+  const untilStack = lines.findIndex((line) => /^\s+at /.test(line));
+  return (untilStack === -1 ? lines : lines.slice(0, untilStack))
+    .slice(0, 6)
+    .map((line) => line.slice(0, 300))
+    .join("\n        ");
+}
+
 // One plain closing line for CI: "N passed, N failed".
 try {
   const { numPassedTests, numFailedTests, numPendingTests, testResults } = JSON.parse(readFileSync(report, "utf8"));
@@ -94,7 +107,7 @@ try {
   const flaky = testResults.flatMap((file) =>
     file.assertionResults
       .filter((t) => t.status === "passed" && t.failureMessages.length > 0)
-      .map((t) => `${path.relative(root, file.name)} > ${t.fullName}\n      first run: ${t.failureMessages[0].split("\n")[0]}`),
+      .map((t) => `${path.relative(root, file.name)} > ${t.fullName}\n      first run: ${firstRunMessage(t.failureMessages[0])}`),
   );
   for (const line of flaky) console.log(`⚠ flaky (passed on its retry): ${line}`);
   console.log(`\nvitest: ${numPassedTests} passed, ${numFailedTests} failed${numPendingTests ? `, ${numPendingTests} skipped` : ""}${flaky.length ? `, ${flaky.length} flaky` : ""}`);
