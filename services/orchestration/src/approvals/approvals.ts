@@ -1,8 +1,8 @@
+import { queryRows } from "@cloudforet/db";
 import { sql } from "drizzle-orm";
 import type { Database } from "@cloudforet/db";
 import { conflict, invalidParameter } from "@cloudforet/errors";
 import type { OwnerScope } from "../access/tenants";
-import { preparedRows } from "../db/prepared-rows";
 import { instances as instancesTable, sequences } from "../db/schema";
 import { walkBlocks, type Block, type StepBlock } from "../definitions/blocks";
 import { HUMAN_REVIEW_SIGNAL } from "../engine/handlers/human-review";
@@ -73,7 +73,7 @@ export class Approvals {
 
   /** Pending reviews, oldest waiting instance first, paginated over the reviews (not the instances). */
   async list(scope: OwnerScope, namespace: string | undefined, page: Page): Promise<{ items: ApprovalItem[]; total: number }> {
-    const rows = await preparedRows<PendingRow>(
+    const rows = await queryRows<PendingRow>(
       this.db,
       sql`select i.id as instance_id, i.tenant_id, i.namespace, i.sequence_id, s.name as sequence_name, s.blocks, i.metadata,
                  n.key as node_key, n.value as node, count(*) over () as total
@@ -94,7 +94,7 @@ export class Approvals {
   /** The total when the page is past the end (the window function then has no row to report it on). */
   private async count(scope: OwnerScope, namespace: string | undefined, page: Page): Promise<number> {
     if (page.offset === 0) return 0;
-    const [row] = await preparedRows<{ total: string | number }>(
+    const [row] = await queryRows<{ total: string | number }>(
       this.db,
       sql`select count(*) as total from ${instancesTable} i cross join lateral jsonb_each(i.execution->'nodes') n
           where i.state in ('running', 'waiting', 'paused', 'scheduled')

@@ -1,7 +1,6 @@
 import { asc, eq, sql } from "drizzle-orm";
 import type { Database, DatabaseExecutor } from "@cloudforet/db";
 import { queryRows } from "@cloudforet/db";
-import { preparedRows } from "../db/prepared-rows";
 import { blockOutputs, concurrencySlots, instances, signals, workerTasks, type InstanceRow, type SignalRow, type WorkerTaskRow } from "../db/schema";
 import { markSignalsProcessed } from "../signals/repository";
 import { workerTaskFromSql, type WorkerTaskRepository } from "../workers/repository";
@@ -51,7 +50,7 @@ export class CheckpointRepository {
     const expected = run.expected;
     const outputs = run.pendingOutputs.slice();
     const release = change?.release ?? false;
-    const [row] = await preparedRows<{ previous_state: string; needs_attention: boolean; written: boolean; freed: boolean }>(
+    const [row] = await queryRows<{ previous_state: string; needs_attention: boolean; written: boolean; freed: boolean }>(
       exec,
       sql`with cur as (
             select id, state, needs_attention from ${instances} where id = ${id} and locked_by = ${run.row.lockedBy} for update
@@ -114,7 +113,7 @@ export class CheckpointRepository {
     // Lock, check and clear the flag in one statement; what arrived is read by the next one, whose
     // snapshot comes after the lock: a report committed meanwhile is either seen there or has set
     // the flag again (one statement could clear a flag set after its snapshot, losing that result).
-    const [current] = await preparedRows<{ state: string }>(
+    const [current] = await queryRows<{ state: string }>(
       tx,
       sql`with cur as (
             select id, state from ${instances} where id = ${id} and locked_by = ${run.row.lockedBy} for update
@@ -131,7 +130,7 @@ export class CheckpointRepository {
       return undefined;
     }
     // Finished tasks and pending signals in one round trip (signals rarely come; tasks in order of report don't matter).
-    const rows = await preparedRows<{ kind: "task" | "signal"; row: Record<string, unknown> | string }>(
+    const rows = await queryRows<{ kind: "task" | "signal"; row: Record<string, unknown> | string }>(
       tx,
       sql`select 'task' as kind, to_jsonb(w) as row from ${workerTasks} w
           where w.id in (select (jsonb_array_elements_text(${JSON.stringify(taskIds)}::jsonb))::uuid) and w.state in ('completed', 'failed')

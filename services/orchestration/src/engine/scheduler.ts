@@ -1,7 +1,6 @@
 import { sql } from "drizzle-orm";
 import type { Database } from "@cloudforet/db";
 import { queryRows } from "@cloudforet/db";
-import { preparedRows } from "../db/prepared-rows";
 import type { Logger } from "pino";
 import { instances, type InstanceRow } from "../db/schema";
 import type { ConcurrencySlots } from "../flow/concurrency-slots";
@@ -120,7 +119,7 @@ export class Scheduler {
 
   /** Milliseconds until the earliest claimable instance is due (undefined: none is parked with a fire time). */
   private async msUntilNextDue(): Promise<number | undefined> {
-    const [row] = await preparedRows<{ ms: number | string | null }>(
+    const [row] = await queryRows<{ ms: number | string | null }>(
       this.deps.db,
       sql`select (extract(epoch from (min(i.next_fire_at) - now())) * 1000)::float8 as ms
           from ${instances} i where i.locked_by is null and i.state in ('scheduled', 'waiting', 'paused') and i.next_fire_at is not null`,
@@ -167,7 +166,7 @@ export class Scheduler {
 
   private async claimById(instanceId: string): Promise<InstanceRow | undefined> {
     const token = `${this.settings.engineId}/${++this.claims}`;
-    const rows = await preparedRows(
+    const rows = await queryRows(
       this.deps.db,
       sql`update ${instances} i
           set locked_by = ${token},
@@ -259,7 +258,7 @@ export class Scheduler {
     // A token per claim, not just the engine id: if this engine's own lease ran out and it claimed
     // the instance again, the older pass's writes fail instead of interleaving with the new one.
     const token = `${this.settings.engineId}/${++this.claims}`;
-    const rows = await preparedRows(
+    const rows = await queryRows(
       this.deps.db,
       sql`with recursive tenants as (
             (select i.domain_id, i.tenant_id from ${instances} i where ${DUE} order by i.domain_id, i.tenant_id limit 1)
@@ -354,7 +353,7 @@ export class Scheduler {
    * can expire sooner, whoever holds it, so sleeping until then misses no crashed replica's claim.
    */
   private async recover(): Promise<{ recovered: number; nextExpiryMs?: number }> {
-    const [row] = await preparedRows<{ ids: string[] | string; next_ms: number | string | null }>(
+    const [row] = await queryRows<{ ids: string[] | string; next_ms: number | string | null }>(
       this.deps.db,
       sql`with recovered as (
             update ${instances}

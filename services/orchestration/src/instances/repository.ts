@@ -1,7 +1,7 @@
+import { queryRows } from "@cloudforet/db";
 import { and, asc, count, desc, eq, inArray, sql, type SQL } from "drizzle-orm";
 import type { Database, DatabaseExecutor } from "@cloudforet/db";
 import { ownerWhere, type Owner } from "../access/tenants";
-import { preparedRows } from "../db/prepared-rows";
 import { blockOutputs, instances, type BlockOutputRow, type InstanceRow } from "../db/schema";
 import type { InstanceState } from "./rules";
 
@@ -63,7 +63,7 @@ export class InstanceRepository {
         max_concurrency: row.maxConcurrency ?? null,
         idempotency_key: row.idempotencyKey ?? null,
       }));
-      const inserted = await preparedRows<{ id: string }>(
+      const inserted = await queryRows<{ id: string }>(
         exec,
         sql`insert into ${instances} (id, sequence_id, domain_id, tenant_id, namespace, state, next_fire_at, priority, priority_rank, timezone,
                                       metadata, context, execution, kv, concurrency_key, max_concurrency, idempotency_key)

@@ -1,8 +1,8 @@
+import { queryRows } from "@cloudforet/db";
 import { ownerWhere, type Owner, type OwnerScope } from "../access/tenants";
 import { and, asc, count, eq, sql } from "drizzle-orm";
 import type { Database } from "@cloudforet/db";
 import { invalidParameter, missingParameter, notFound } from "@cloudforet/errors";
-import { preparedRows } from "../db/prepared-rows";
 import { rateLimits, type RateLimitRow } from "../db/schema";
 import { parseDuration } from "../definitions/durations";
 import type { Page } from "../instances/repository";
@@ -112,7 +112,7 @@ export class RateLimits {
    * sees, so a window never admits more than max_count. Denied: the start of the next window.
    */
   async admit({ domainId, tenantId }: Owner, key: string): Promise<Admission> {
-    const [row] = await preparedRows<{ limited: boolean; admitted: boolean; next_window: string | number | null }>(
+    const [row] = await queryRows<{ limited: boolean; admitted: boolean; next_window: string | number | null }>(
       this.db,
       sql`with lim as (
             select window_ms, (floor(extract(epoch from statement_timestamp()) * 1000 / window_ms))::bigint * window_ms as cur

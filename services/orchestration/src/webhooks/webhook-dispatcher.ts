@@ -1,10 +1,9 @@
 import { createHmac } from "node:crypto";
 import { eq, sql } from "drizzle-orm";
-import { notificationsOf, type ChannelSubscription, type Database } from "@cloudforet/db";
+import { notificationsOf, type ChannelSubscription, type Database, queryRows } from "@cloudforet/db";
 import { isOutboundError, outboundRequest, redactUrl, type OutboundPolicy } from "@cloudforet/outbound";
 import type { Counter } from "prom-client";
 import type { Logger } from "pino";
-import { preparedRows } from "../db/prepared-rows";
 import { webhookDeliveries, webhookSubscriptions } from "../db/schema";
 import { Periodic } from "../engine/periodic";
 import { boundPeerText } from "../engine/handlers/peer-text";
@@ -89,7 +88,7 @@ export class WebhookDispatcher {
 
   /** Claims and sends one batch of due deliveries; the number sent. */
   async runOnce(): Promise<number> {
-    const claimed = await preparedRows<ClaimedDelivery>(
+    const claimed = await queryRows<ClaimedDelivery>(
       this.options.db,
       sql`update ${webhookDeliveries} d set claimed_until = now() + make_interval(secs => ${CLAIM_MS / 1000})
           from (select id from ${webhookDeliveries}
@@ -106,7 +105,7 @@ export class WebhookDispatcher {
 
   /** When the earliest pending delivery (a retry, or another replica's lapsed claim) is due. */
   private async msUntilNextDue(): Promise<number> {
-    const [next] = await preparedRows<{ ms: number | string | null }>(
+    const [next] = await queryRows<{ ms: number | string | null }>(
       this.options.db,
       sql`select extract(epoch from min(greatest(next_attempt_at, coalesce(claimed_until, next_attempt_at))) - now()) * 1000 as ms
           from ${webhookDeliveries} where status = 'pending'`,

@@ -3,7 +3,6 @@ import { randomUUID } from "node:crypto";
 import { and, eq, inArray, sql } from "drizzle-orm";
 import type { Database, DatabaseExecutor } from "@cloudforet/db";
 import { queryRows } from "@cloudforet/db";
-import { preparedRows } from "../db/prepared-rows";
 import { blockOutputs, instances, workerTasks, type WorkerTaskRow } from "../db/schema";
 import type { EngineEvents } from "../engine/engine-events";
 
@@ -84,9 +83,8 @@ export class WorkerTaskRepository {
     private readonly events?: Pick<EngineEvents, "workerTaskDispatched">,
   ) {}
 
-  /** A named prepared statement: a worker step's dispatch is on the round trip a worker waits for. */
   async insert(task: NewWorkerTask, exec: DatabaseExecutor = this.db): Promise<void> {
-    await preparedRows(exec, exec.insert(workerTasks).values(task).getSQL());
+    await exec.insert(workerTasks).values(task);
   }
 
   /** Queues a step's task for the workers (in the checkpoint's transaction) and reports it. */
@@ -106,7 +104,7 @@ export class WorkerTaskRepository {
    * default queue); concurrent pollers never get the same task.
    */
   async claim(tenant: OwnerScope, handlerName: string, workerId: string, limit: number, queueName: string | null = null): Promise<WorkerTaskRow[]> {
-    const rows = await preparedRows(
+    const rows = await queryRows(
       this.db,
       sql`with next as (
             select id from ${workerTasks}
@@ -184,7 +182,7 @@ export class WorkerTaskRepository {
   async report(taskId: string, tenant: OwnerScope, holder: TaskHolder, outcome: TaskOutcome): Promise<ReportResult> {
     const completed = outcome.state === "completed";
     const output = completed ? JSON.stringify(outcome.output) : null;
-    const rows = await preparedRows(
+    const rows = await queryRows(
       this.db,
       sql`with t as (
             select * from ${workerTasks} where id = ${taskId} and ${ofTenant(tenant)} for update
@@ -218,7 +216,7 @@ export class WorkerTaskRepository {
 
   /** Extends `holder`'s claim (one statement); the task as it is, when it is not held. */
   async heartbeat(taskId: string, tenant: OwnerScope, holder: TaskHolder): Promise<ReportResult> {
-    const rows = await preparedRows(
+    const rows = await queryRows(
       this.db,
       sql`with beat as (
             update ${workerTasks} set heartbeat_at = now()
