@@ -78,6 +78,67 @@ describe("an engine that moves at once", () => {
     await waitForState(orch, created.body.id, ["completed"], 10_000);
   }, 60_000);
 
+  it("a worker's completion moves its instance on in the completing call: when it answers, the next task is queued and the instance parked", async () => {
+    // ReportAdvance: the report claims the waiting instance and its pass dispatches the next step in
+    // the report's transaction. Without it the engine moves on after the answer, so a poll that does
+    // not wait, sent right after, finds nothing most of the time.
+    const handler = "advanced_by_report";
+    const steps = 10;
+    const sequenceId = await createSequence(
+      orch,
+      "advanced-by-report",
+      Array.from({ length: steps }, (_, i) => ({ type: "step", id: `s${i}`, handler })),
+    );
+    const created = await orch.rest("POST", "/instances", { sequence_id: sequenceId, tenant_id: "acme", namespace: "default" });
+    let [task] = (await orch.rest("POST", "/workers/tasks/poll", { handler_name: handler, worker_id: "w", wait_ms: 10_000 })).body;
+    for (let k = 1; k < steps; k++) {
+      const done = await orch.rest("POST", `/workers/tasks/${task.id}/complete`, { worker_id: "w", claim_epoch: task.claim_epoch, output: { k } });
+      expect(done.status).toBe(200);
+      const [row] = await sql`select state, locked_by, needs_attention from orchestration.instances where id = ${created.body.id}`;
+      expect(row).toEqual({ state: "waiting", locked_by: null, needs_attention: false });
+      const { body: next } = await orch.rest("POST", "/workers/tasks/poll", { handler_name: handler, worker_id: "w", wait_ms: 0 });
+      expect(next.map((t: { block_id: string }) => t.block_id)).toEqual([`s${k}`]);
+      [task] = next;
+    }
+    const done = await orch.rest("POST", `/workers/tasks/${task.id}/complete`, { worker_id: "w", claim_epoch: task.claim_epoch, output: { last: true } });
+    expect(done.status).toBe(200);
+    await waitForState(orch, created.body.id, ["completed"], 10_000);
+    const outputs = await sql`select block_id, output from orchestration.block_outputs where instance_id = ${created.body.id} order by seq`;
+    expect(outputs.map((o) => o.block_id)).toEqual(Array.from({ length: steps }, (_, i) => `s${i}`));
+    expect(outputs.at(-1)?.output).toEqual({ last: true });
+  }, 60_000);
+
+  it("reports that arrive together, or for an instance with a concurrency key, each move the instance on once", async () => {
+    // Three branches' tasks completed at once: each report waits for the one that holds the
+    // instance's row and takes its own result in after it; a keyed instance is flagged instead
+    // (its slot is the claim loop's business) and still moves on without a tick.
+    const handler = "reported_together";
+    const sequenceId = await createSequence(orch, "reported-together", [
+      { type: "parallel", id: "fan", branches: [[{ type: "step", id: "a", handler }], [{ type: "step", id: "b", handler }], [{ type: "step", id: "c", handler }]] },
+      { type: "step", id: "after", handler },
+    ]);
+    const plain = await orch.rest("POST", "/instances", { sequence_id: sequenceId, tenant_id: "acme", namespace: "together" });
+    const keyed = await orch.rest("POST", "/instances", { sequence_id: sequenceId, tenant_id: "acme", namespace: "together", concurrency_key: "k-together", max_concurrency: 1 });
+    const poll = async (want: number) => {
+      const tasks: { id: string; claim_epoch: number; instance_id: string; block_id: string }[] = [];
+      const deadline = Date.now() + 10_000;
+      while (tasks.length < want && Date.now() < deadline) tasks.push(...(await orch.rest("POST", "/workers/tasks/poll", { handler_name: handler, worker_id: "w", wait_ms: 2_000, limit: 10 })).body);
+      return tasks;
+    };
+    const fanned = await poll(6);
+    expect(fanned.map((t) => t.block_id).sort()).toEqual(["a", "a", "b", "b", "c", "c"]);
+    const answers = await Promise.all(fanned.map((t) => orch.rest("POST", `/workers/tasks/${t.id}/complete`, { worker_id: "w", claim_epoch: t.claim_epoch, output: { from: t.block_id } })));
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200, 200, 200]);
+    const last = await poll(2);
+    expect(last.map((t) => [t.instance_id, t.block_id]).sort()).toEqual([[plain.body.id, "after"], [keyed.body.id, "after"]].sort());
+    for (const t of last) expect((await orch.rest("POST", `/workers/tasks/${t.id}/complete`, { worker_id: "w", claim_epoch: t.claim_epoch, output: {} })).status).toBe(200);
+    for (const id of [plain.body.id, keyed.body.id]) {
+      await waitForState(orch, id, ["completed"], 10_000);
+      const outputs = await sql`select block_id from orchestration.block_outputs where instance_id = ${id} and block_id in ('a', 'b', 'c', 'after')`;
+      expect(outputs.map((o) => o.block_id).sort()).toEqual(["a", "after", "b", "c"]);
+    }
+  }, 60_000);
+
   it("a child created by emit_event starts without a tick (a step that makes instances due has them claimed after its commit)", async () => {
     const child = await createSequence(orch, "latency-child", [{ type: "step", id: "c", handler: "noop" }]);
     const triggers = await orch.client(TriggerService);

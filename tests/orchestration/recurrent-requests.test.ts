@@ -525,12 +525,19 @@ describe("with an injected clock", () => {
     expect(created.body.next_run_at).toBe("2024-04-01T01:00:00Z");
     now = Date.parse("2024-04-01T00:59:59Z");
     expect(await fire()).toBe(0);
+    // The ticker runs too (its own timer sees the moved clock): count the runs, not which tick made them.
+    const runs = (count: number) =>
+      eventually(async () => {
+        const got = await rest("GET", `/recurrent-requests/${created.body.id}`);
+        return got.body.run_count >= count ? got.body : undefined;
+      });
     now = Date.parse("2024-04-01T01:00:00Z");
-    expect(await fire()).toBe(1);
-    expect((await rest("GET", `/recurrent-requests/${created.body.id}`)).body.next_run_at).toBe("2024-04-01T02:00:00Z");
+    await fire();
+    expect((await runs(1)).next_run_at).toBe("2024-04-01T02:00:00Z");
     // No engine for 5 h 30 min: one fire for the oldest missed due time, next at 07:00.
     now = Date.parse("2024-04-01T06:30:00Z");
-    expect(await fire()).toBe(1);
+    await fire();
+    await runs(2);
     expect(await fire()).toBe(0);
     const got = (await rest("GET", `/recurrent-requests/${created.body.id}`)).body;
     expect(got).toMatchObject({ run_count: 2, next_run_at: "2024-04-01T07:00:00Z" });

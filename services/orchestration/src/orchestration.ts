@@ -37,6 +37,7 @@ import { TaskWakeups } from "./workers/task-wakeups";
 import { WorkerReaper } from "./workers/worker-reaper";
 import { WorkerTaskRepository } from "./workers/repository";
 import { Workers } from "./workers/workers";
+import { ReportAdvance } from "./engine/report-advance";
 import { Approvals } from "./approvals/approvals";
 import { EventStreams } from "./event-stream/event-stream";
 import { WebhookDispatcher } from "./webhooks/webhook-dispatcher";
@@ -185,6 +186,7 @@ export class Orchestration {
         { engineId: this.engineId, tickMs: config.tickMs, leaseMs: config.leaseMs, batchSize: config.claimBatch, maxActive: config.maxActive },
       );
       events.engine = { scheduler: this.scheduler, pass };
+      this.workers.advance = new ReportAdvance({ db, tasks: taskRepo, scheduler: this.scheduler, pass, logger: engineLog });
       this.recurrentTicker = new RecurrentTicker(this.recurrent, engineLog.child({ component: "recurrent" }), { tickMs: config.cronTickMs });
       this.cronTicker = new CronTicker(this.cron, engineLog.child({ component: "cron" }), { tickMs: config.cronTickMs });
       this.dedupeSweeper = new DedupeSweeper(this.triggers, engineLog.child({ component: "dedupe-sweeper" }), { ttlMs: config.dedupeTtlMs, intervalMs: config.dedupeSweepMs });

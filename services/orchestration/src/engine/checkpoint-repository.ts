@@ -50,10 +50,14 @@ export class CheckpointRepository {
     const expected = run.expected;
     const outputs = run.pendingOutputs.slice();
     const release = change?.release ?? false;
+    // Held by `exec`'s row lock alone (PassState.claimAs): unless this lets go, it claims the instance.
+    const claimAs = run.claimAs && !release ? run.claimAs : undefined;
+    if (claimAs) change = { to: "running", next: null, release: false };
+    const held = run.claimAs ? sql`locked_by is null` : sql`locked_by = ${run.row.lockedBy}`;
     const [row] = await queryRows<{ previous_state: string; needs_attention: boolean; written: boolean; freed: boolean }>(
       exec,
       sql`with cur as (
-            select id, state, needs_attention from ${instances} where id = ${id} and locked_by = ${run.row.lockedBy} for update
+            select id, state, needs_attention from ${instances} where id = ${id} and ${held} for update
           ), upd as (
             update ${instances} i
             set context = ${JSON.stringify(run.context)}::jsonb,
@@ -62,8 +66,8 @@ export class CheckpointRepository {
                 updated_at = now(),
                 state = case when ${change !== undefined} and cur.state = ${expected} then ${change?.to ?? null}::text else i.state end,
                 next_fire_at = case when ${change !== undefined} and cur.state = ${expected} then ${change?.next == null ? null : new Date(change.next).toISOString()}::timestamptz else i.next_fire_at end,
-                locked_by = case when ${release} then null else i.locked_by end,
-                lease_expires_at = case when ${release} then null else i.lease_expires_at end
+                locked_by = case when ${release} then null else ${claimAs ? sql`${claimAs.token}::text` : sql`i.locked_by`} end,
+                lease_expires_at = case when ${release} then null else ${claimAs ? sql`now() + ${claimAs.leaseMs}::int * interval '1 millisecond'` : sql`i.lease_expires_at`} end
             from cur
             where i.id = cur.id and not (${release} and cur.needs_attention and cur.state = ${expected})
             returning i.id, i.state
@@ -91,6 +95,10 @@ export class CheckpointRepository {
       return "attention";
     }
     run.pendingOutputs.splice(0, outputs.length);
+    if (run.claimAs) {
+      if (claimAs) run.row = { ...run.row, lockedBy: claimAs.token };
+      run.claimAs = undefined;
+    }
     if (row.freed) run.freedSlot = true;
     const cancels = run.cancelTasks.splice(0);
     if (cancels.length > 0) await this.tasks.cancel(cancels, "cancelled", exec);

@@ -11,6 +11,11 @@ import type { InstanceRow } from "../db/schema";
  * The walk a reader follows, a worker completing a task:
  *
  *   workers/handlers.ts       WorkerService.CompleteTask → workers.complete(…)
+ *   engine/report-advance.ts  On a replica whose engine has room, ReportAdvance.report: in one
+ *                             transaction the report (WorkerTaskRepository.report) locks the
+ *                             waiting instance, InstancePass.advanceIn takes the result in,
+ *                             dispatches the next step and parks it; nobody else need be told.
+ *                             Otherwise (no room, the instance held elsewhere, a concurrency key):
  *   workers/workers.ts        Workers.complete → report → WorkerTaskRepository.report (task finished,
  *                             output stored, instance flagged needs_attention, one statement)
  *                             → events.workerTaskCompleted(instanceId)

@@ -1,6 +1,6 @@
-import type { Database, DatabaseExecutor } from "@cloudforet/db";
+import type { Database, DatabaseExecutor, Transaction } from "@cloudforet/db";
+import type { InstanceRow, WorkerTaskRow } from "../db/schema";
 import type { Logger } from "pino";
-import type { InstanceRow } from "../db/schema";
 import type { ConcurrencySlots } from "../flow/concurrency-slots";
 import { jsonBytes } from "../instances/rules";
 import type { CheckpointRepository } from "./checkpoint-repository";
@@ -11,7 +11,7 @@ import type { EngineMetrics } from "./engine-metrics";
 import { Walker, blockIdOfKey, type WalkResult } from "./interpreter";
 import { isTerminal } from "./execution-state";
 import { walkBlocks, type Block } from "../definitions/blocks";
-import { LeaseLostError, newPassState, serial, withdrawOpenTasks, type PassState } from "./pass-state";
+import { LeaseLostError, newPassState, serial, withdrawOpenTasks, type LeaseClaim, type PassState } from "./pass-state";
 import type { SequenceCache } from "./sequence-cache";
 import { applySignals, applyTaskResults, waitingTaskNodes } from "./signal-application";
 import type { StepExecutor } from "./step-executor";
@@ -40,6 +40,24 @@ const ATTENTION_CHECK_MS = 250;
 const PARKED = new Set(["scheduled", "waiting", "paused"]);
 /** In-transaction step batches one round runs before it checkpoints (a chain of them keeps a transaction open). */
 const MAX_BATCHES_PER_ROUND = 8;
+
+/** What a round did, for after its transaction commits. */
+interface RoundOutcome {
+  /** Steps ran inside the transaction (worker tasks may have been dispatched). */
+  stepped: boolean;
+  /** One of them may have made other instances due. */
+  wakes: boolean;
+  /** The round parked the instance and let go of it. */
+  parked?: PassEnd;
+}
+
+/** A pass whose first round ran in a worker report's transaction (InstancePass.advanceIn). */
+export interface AdvancedPass {
+  run: PassState;
+  outcome: RoundOutcome;
+  /** When the pass started (performance.now()). */
+  started: number;
+}
 
 /** How a pass ends after a walk: the state the instance moves to. */
 interface PassEnd {
@@ -81,8 +99,7 @@ export class InstancePass {
 
   /** `slotless`: a waiter for a concurrency slot claimed only to take in its signals. */
   async run(row: InstanceRow, options: { slotless?: boolean } = {}): Promise<void> {
-    const started = performance.now();
-    try {
+    await this.guarded(row, performance.now(), async () => {
       const sequence = await this.deps.sequences.get(row.sequenceId);
       const run = newPassState(row, sequence, options.slotless ?? false);
       this.active.set(row.id, run);
@@ -91,6 +108,51 @@ export class InstancePass {
         return;
       }
       await this.drive(run);
+    });
+  }
+
+  /**
+   * The first round of an instance that a worker's report claimed for this engine, in the report's
+   * transaction `tx` (ReportAdvance): the task's result — just written by that report, so not read
+   * back — is taken in, the steps it readies run inside `tx` (the next worker task dispatched) and
+   * the instance parks, as `round` does. `row` is as stored (waiting, held by `tx`'s row lock
+   * alone); a checkpoint that does not park it claims it with `lease`. Resume the returned pass
+   * once `tx` committed (`resume`), or drop it if `tx` failed (`drop`). Throws, writing nothing,
+   * when the sequence is not found.
+   */
+  async advanceIn(tx: Transaction, row: InstanceRow, task: WorkerTaskRow, lease: LeaseClaim): Promise<AdvancedPass> {
+    const started = performance.now();
+    const sequence = await this.deps.sequences.get(row.sequenceId);
+    if (!sequence) throw new Error(`sequence ${row.sequenceId} not found`);
+    const run = newPassState(row, sequence, false);
+    run.claimAs = { token: lease.token, leaseMs: lease.leaseMs };
+    this.active.set(row.id, run);
+    try {
+      const outcome = await this.roundIn(tx, run, Date.now() + this.settings.maxPassMs, { task });
+      return { run, outcome, started };
+    } catch (err) {
+      this.drop({ run });
+      throw err;
+    }
+  }
+
+  /** After the advancing transaction committed: what its round reported, then the pass goes on until the instance parks or ends. */
+  async resume(advanced: AdvancedPass): Promise<void> {
+    await this.guarded(advanced.run.row, advanced.started, async () => {
+      this.afterRound(advanced.run, advanced.outcome);
+      await this.drive(advanced.run);
+    });
+  }
+
+  /** The advancing transaction failed: nothing of the pass was written. */
+  drop(advanced: Pick<AdvancedPass, "run">): void {
+    if (this.active.get(advanced.run.row.id) === advanced.run) this.active.delete(advanced.run.row.id);
+  }
+
+  /** Runs `work`, a pass over the claimed `row`, with the pass's error handling and its end (wake-ups, metrics). */
+  private async guarded(row: InstanceRow, started: number, work: () => Promise<void>): Promise<void> {
+    try {
+      await work();
     } catch (err) {
       if (err instanceof LeaseLostError) {
         this.deps.logger.debug({ instance_id: row.id }, "lease lost; another engine owns the instance now");
@@ -170,43 +232,57 @@ export class InstancePass {
    * that task is woken by it. `walk`: the ready steps found by a walk just made (no arrivals).
    */
   private async round(run: PassState, deadline: number, walk?: WalkResult): Promise<void> {
-    let stepped = false;
-    let wakes = false;
-    let parked: PassEnd | undefined;
-    await serial(run, () =>
-      this.deps.db.transaction(async (tx) => {
-        if (!walk && !(await this.takeIn(tx, run))) return;
-        if (!walk && (run.done || run.stoppedBy || run.slotless || run.expected !== "running")) return void (await this.deps.checkpoints.persist(tx, run));
-        let ready = walk?.ready;
-        if (!ready) {
-          const first = await this.walk(run);
-          run.cancelTasks.push(...first.cancelledTasks);
-          const end = this.endOf(run, first, deadline);
-          ready = end ? [] : first.ready;
-          parked = end && simplePark(end);
-          if (ready.some((step) => !this.deps.steps.runsInside(step))) ready = []; // the drive loop runs them
-        }
-        // Steps that become ready by the ones just run (a worker's result resumes step k, which
-        // readies step k+1) run in this transaction too, so the result, the next dispatch and the
-        // park commit together; bounded so a long chain of in-transaction steps still checkpoints.
-        for (let batch = 0; ready.length > 0; batch++) {
-          for (const step of ready) if (await this.deps.steps.executeInside(tx, run, step)) wakes = true;
-          stepped = true;
-          const after = await this.walk(run);
-          run.cancelTasks.push(...after.cancelledTasks);
-          const end = this.endOf(run, after, deadline);
-          parked = end && simplePark(end);
-          if (end || batch + 1 >= MAX_BATCHES_PER_ROUND || !after.ready.every((step) => this.deps.steps.runsInside(step))) break;
-          ready = after.ready;
-        }
-        const result = await this.deps.checkpoints.persist(tx, run, parked && { ...parked, release: true });
-        // Not released (a result is waiting; taken in next): the steps' checkpoint must still commit with them.
-        if (result === "attention") {
-          parked = undefined;
-          await this.deps.checkpoints.persist(tx, run);
-        }
-      }),
-    );
+    const outcome = await serial(run, () => this.deps.db.transaction((tx) => this.roundIn(tx, run, deadline, walk && { walk })));
+    this.afterRound(run, outcome);
+  }
+
+  /**
+   * The round's work in its transaction. `from`: the ready steps of a walk just made (nothing
+   * arrived), or a worker's result its report just wrote in `tx`; neither: take in what arrived.
+   */
+  private async roundIn(tx: Transaction, run: PassState, deadline: number, from?: { walk: WalkResult } | { task: WorkerTaskRow }): Promise<RoundOutcome> {
+    const outcome: RoundOutcome = { stepped: false, wakes: false };
+    const walk = from && "walk" in from ? from.walk : undefined;
+    const task = from && "task" in from ? from.task : undefined;
+    if (task) takeInTask(run, task);
+    else if (!walk && !(await this.takeIn(tx, run))) return outcome;
+    if (!walk && !task && (run.done || run.stoppedBy || run.slotless || run.expected !== "running")) {
+      await this.deps.checkpoints.persist(tx, run);
+      return outcome;
+    }
+    let ready = walk?.ready;
+    if (!ready) {
+      const first = await this.walk(run);
+      run.cancelTasks.push(...first.cancelledTasks);
+      const end = this.endOf(run, first, deadline);
+      ready = end ? [] : first.ready;
+      outcome.parked = end && simplePark(end);
+      if (ready.some((step) => !this.deps.steps.runsInside(step))) ready = []; // the drive loop runs them
+    }
+    // Steps that become ready by the ones just run (a worker's result resumes step k, which
+    // readies step k+1) run in this transaction too, so the result, the next dispatch and the
+    // park commit together; bounded so a long chain of in-transaction steps still checkpoints.
+    for (let batch = 0; ready.length > 0; batch++) {
+      for (const step of ready) if (await this.deps.steps.executeInside(tx, run, step)) outcome.wakes = true;
+      outcome.stepped = true;
+      const after = await this.walk(run);
+      run.cancelTasks.push(...after.cancelledTasks);
+      const end = this.endOf(run, after, deadline);
+      outcome.parked = end && simplePark(end);
+      if (end || batch + 1 >= MAX_BATCHES_PER_ROUND || !after.ready.every((step) => this.deps.steps.runsInside(step))) break;
+      ready = after.ready;
+    }
+    const result = await this.deps.checkpoints.persist(tx, run, outcome.parked && { ...outcome.parked, release: true });
+    // Not released (a result is waiting; taken in next): the steps' checkpoint must still commit with them.
+    if (result === "attention") {
+      outcome.parked = undefined;
+      await this.deps.checkpoints.persist(tx, run);
+    }
+    return outcome;
+  }
+
+  /** Once a round's transaction committed: the workers hear of the tasks it dispatched, and a parked instance is let go. */
+  private afterRound(run: PassState, { stepped, wakes, parked }: RoundOutcome): void {
     if (stepped) this.deps.events.stepCommitted(wakes);
     if (parked) {
       run.done = true;
@@ -346,6 +422,13 @@ function resumeSubSequences(run: PassState): void {
   for (const node of Object.values(run.exec.nodes)) {
     if (node.status === "suspended" && typeof node.data?.child_instance_id === "string") node.data = { ...node.data, resume: true };
   }
+}
+
+/** A worker's result, just reported, lands on the step waiting for it (if one still is). */
+function takeInTask(run: PassState, task: WorkerTaskRow): void {
+  const waiting = waitingTaskNodes(run.exec);
+  if (waiting.has(task.id)) applyTaskResults(waiting, [task]);
+  resumeSubSequences(run);
 }
 
 /** A step with `cancellable: false` has been reached and has not ended: an external cancel waits for it. */

@@ -33,6 +33,17 @@ export interface PassState {
   freedSlot?: boolean;
   /** A waiter for a concurrency slot, claimed only to take in its signals: it parks again after. */
   slotless: boolean;
+  /**
+   * Held by the open transaction's row lock alone, not by a lease (a worker's report took it in
+   * place, ReportAdvance): a checkpoint that does not let go of it claims it with this lease.
+   */
+  claimAs?: LeaseClaim;
+}
+
+/** A lease to claim an instance with: the claim's token and how long it holds. */
+export interface LeaseClaim {
+  token: string;
+  leaseMs: number;
 }
 
 /** The state a checkpoint moves the instance to, and whether it lets go of it. */

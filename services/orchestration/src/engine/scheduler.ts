@@ -37,6 +37,17 @@ export interface SchedulerDependencies {
   events: Pick<EngineEvents, "instanceStateChanged">;
 }
 
+/** Room reserved for an instance claimed outside the claim loop (Scheduler.reserve). */
+export interface ReservedClaim {
+  /** The lease token to claim it with. */
+  token: string;
+  leaseMs: number;
+  /** An instance was taken (counted as the claim loop's are). */
+  claimed(): void;
+  /** Frees the room: nothing was claimed, or the pass over what was ended. Once; later calls do nothing. */
+  release(): void;
+}
+
 /** The longest an idle engine goes without looking for due instances itself. */
 export const IDLE_POLL_MAX_MS = 30_000;
 /** How often the concurrency-slot repair sweep runs when nothing else calls for it. */
@@ -182,6 +193,28 @@ export class Scheduler {
     return claimed[0];
   }
 
+  /**
+   * Room for one instance claimed outside the claim loop — a worker's report taking its instance
+   * for this engine (ReportAdvance) — and the lease token to claim it with; undefined when this
+   * engine is full or stopping. The room is held until `release`, which the claimer calls when it
+   * claimed nothing or its pass ended.
+   */
+  reserve(): ReservedClaim | undefined {
+    if (this.stopped || this.active >= this.settings.maxActive) return undefined;
+    this.active++;
+    let released = false;
+    return {
+      token: `${this.settings.engineId}/${++this.claims}`,
+      leaseMs: this.settings.leaseMs,
+      claimed: () => this.deps.metrics.instancesClaimed.inc(),
+      release: () => {
+        if (released) return;
+        released = true;
+        this.ended();
+      },
+    };
+  }
+
   /** Claim at `at` — for timers shorter than the tick, so short delays are not rounded up to it. */
   kickAt(at: number): void {
     if (at - Date.now() <= 0) return this.kick();
@@ -235,11 +268,14 @@ export class Scheduler {
   private launch(row: InstanceRow, slotless = false): void {
     this.active++;
     if (row.state === "running") this.deps.events.instanceStateChanged(row, { to: "running", next: null });
-    void this.deps.pass.run(row, slotless ? { slotless } : undefined).finally(() => {
-      this.active--;
-      if (this.claimAgain) this.kick();
-      if (this.active === 0) for (const resolve of this.idle.splice(0)) resolve();
-    });
+    void this.deps.pass.run(row, slotless ? { slotless } : undefined).finally(() => this.ended());
+  }
+
+  /** A pass of this engine ended (or a reserved claim took nothing): its room is free again. */
+  private ended(): void {
+    this.active--;
+    if (this.claimAgain) this.kick();
+    if (this.active === 0) for (const resolve of this.idle.splice(0)) resolve();
   }
 
   /**

@@ -3,7 +3,8 @@ import { randomUUID } from "node:crypto";
 import { and, eq, inArray, sql } from "drizzle-orm";
 import type { Database, DatabaseExecutor } from "@cloudforet/db";
 import { queryRows } from "@cloudforet/db";
-import { blockOutputs, instances, workerTasks, type WorkerTaskRow } from "../db/schema";
+import { blockOutputs, instances, workerTasks, type InstanceRow, type WorkerTaskRow } from "../db/schema";
+import { instanceFromSql } from "../engine/checkpoint-repository";
 import type { EngineEvents } from "../engine/engine-events";
 
 export type NewWorkerTask = typeof workerTasks.$inferInsert;
@@ -50,7 +51,12 @@ export type TaskOutcome =
 export interface ReportResult {
   task?: WorkerTaskRow;
   applied: boolean;
+  /** The task's instance as stored, locked by the report's transaction for the engine that asked (`inPlace`). */
+  locked?: InstanceRow;
+  /** The instance took the result in and moved on in the report's transaction (ReportAdvance): nobody else need hear of it. */
+  advanced?: boolean;
 }
+
 
 /** A task the reaper put back in the queue: what the long-pollers waiting for it need to hear. */
 export interface ReapedTask {
@@ -178,12 +184,18 @@ export class WorkerTaskRepository {
    * output stored as the step's BlockOutput, and the instance flagged for its engine (a waiting
    * one due now) — the same effect as InstanceRepository.markNeedsAttention — in one statement, so
    * a report costs one round trip. The row lock makes concurrent reports on a task apply once.
+   *
+   * With `inPlace` (an engine with room asks, in its transaction `exec`): a waiting instance that
+   * nobody holds, has no concurrency key and nothing else waiting for it is locked instead of
+   * flagged and returned as it is stored (`locked`): that engine takes the result in and moves the
+   * instance on before the transaction ends, while the row lock keeps everyone else off it
+   * (ReportAdvance).
    */
-  async report(taskId: string, tenant: OwnerScope, holder: TaskHolder, outcome: TaskOutcome): Promise<ReportResult> {
+  async report(taskId: string, tenant: OwnerScope, holder: TaskHolder, outcome: TaskOutcome, inPlace?: { exec: DatabaseExecutor }): Promise<ReportResult> {
     const completed = outcome.state === "completed";
     const output = completed ? JSON.stringify(outcome.output) : null;
     const rows = await queryRows(
-      this.db,
+      inPlace?.exec ?? this.db,
       sql`with t as (
             select * from ${workerTasks} where id = ${taskId} and ${ofTenant(tenant)} for update
           ), held as (
@@ -201,17 +213,29 @@ export class WorkerTaskRepository {
             select ${randomUUID()}::uuid, instance_id, block_id, ${output}::jsonb, ${completed ? outcome.outputSize : 0}::int, attempt, now()
             from held where ${completed}
             returning id
+          ), locked as (
+            select i.* from ${instances} i
+            where ${inPlace ? sql`true` : sql`false`} and i.id = (select instance_id from held)
+              and i.locked_by is null and i.state = 'waiting' and i.concurrency_key is null and not i.needs_attention
+            for update
           ), flagged as (
             update ${instances} i
             set needs_attention = true,
                 next_fire_at = case when i.locked_by is null then now() else i.next_fire_at end,
                 state = case when i.state = 'waiting' then 'scheduled' else i.state end
-            from held where i.id = held.instance_id
+            from held where i.id = held.instance_id and not exists (select 1 from locked)
             returning i.id
           )
-          select t.*, exists (select 1 from held) as applied from t`,
+          select t.*, exists (select 1 from held) as applied, (select to_jsonb(l) from locked l) as locked
+          from t`,
     );
-    return rows.length === 0 ? { applied: false } : { task: workerTaskFromSql(rows[0]), applied: Boolean(rows[0].applied) };
+    if (rows.length === 0) return { applied: false };
+    const locked = rows[0].locked;
+    return {
+      task: workerTaskFromSql(rows[0]),
+      applied: Boolean(rows[0].applied),
+      locked: locked ? instanceFromSql(typeof locked === "string" ? JSON.parse(locked) : (locked as Record<string, unknown>)) : undefined,
+    };
   }
 
   /** Extends `holder`'s claim (one statement); the task as it is, when it is not held. */

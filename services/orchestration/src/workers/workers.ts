@@ -106,6 +106,13 @@ function notHeldBy(task: WorkerTaskRow, holder: TaskHolder): Error {
  * (and maybe claimed again, even under the same worker_id) cannot finish it twice.
  */
 export class Workers {
+  /**
+   * Applies reports when this replica runs an engine with room: the instance takes the result in
+   * and dispatches its next step in the report's own transaction. Absent: the report is applied
+   * alone and the engine is told (`workerTaskCompleted`).
+   */
+  advance?: Pick<WorkerTaskRepository, "report">;
+
   constructor(
     private readonly tasks: WorkerTaskRepository,
     /** Hears of each applied report: the task's instance takes the result in. */
@@ -181,9 +188,10 @@ export class Workers {
    * task is answered exactly like a missing one; repeating the same report (same claim) is a no-op.
    */
   private async report(scope: OwnerScope, taskId: string, holder: TaskHolder, outcome: TaskOutcome): Promise<void> {
-    const { task, applied } = isUuid(taskId) ? await this.tasks.report(taskId.toLowerCase(), scope, holder, outcome) : { task: undefined, applied: false };
+    const reports = this.advance ?? this.tasks;
+    const { task, applied, advanced } = isUuid(taskId) ? await reports.report(taskId.toLowerCase(), scope, holder, outcome) : { task: undefined, applied: false, advanced: false };
     if (!task) throw notFound("worker task not found", { task_id: taskId });
-    if (applied) return this.events.workerTaskCompleted(task.instanceId);
+    if (applied) return advanced ? undefined : this.events.workerTaskCompleted(task.instanceId);
     const sameClaim = holder.claimEpoch === undefined || holder.claimEpoch === task.claimEpoch;
     if (sameClaim && task.state === outcome.state && task.workerId === holder.workerId) return;
     throw notHeldBy(task, holder);
