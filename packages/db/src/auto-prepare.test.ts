@@ -46,6 +46,16 @@ describe("recurring statements become named prepared statements", () => {
     expect(texts.some((text) => text.includes("/* one-off */"))).toBe(false);
   });
 
+  it("plans a prepared statement for its parameters on every run, never once for all values", async () => {
+    // Postgres's default would switch to one generic plan after five custom ones; a generic plan
+    // chosen for one value's statistics served a List at 1,000,000 rows 70 times slower.
+    for (let n = 0; n < PREPARE_THRESHOLD + 10; n++) await handle.db.execute(sql`select ${n}::int * 2 as twice /* planned each time */`);
+    const rows = await handle.db.execute(sql`select generic_plans, custom_plans from pg_prepared_statements where statement like '%/* planned each time */%'`);
+    const [plans] = Array.from(rows as unknown as { generic_plans: string | number; custom_plans: string | number }[]);
+    expect(Number(plans.generic_plans)).toBe(0);
+    expect(Number(plans.custom_plans)).toBeGreaterThanOrEqual(10);
+  });
+
   it("prepares nothing when switched off (a transaction-mode pooler), not even a statement asking for it", async () => {
     for (let n = 0; n < PREPARE_THRESHOLD + 2; n++) await unprepared.db.execute(sql`select ${n}::int as off /* switched off */`);
     const client = (unprepared.db as unknown as { $client: { unsafe(q: string, p: unknown[], o: { prepare: boolean }): Promise<unknown> } }).$client;
