@@ -56,6 +56,17 @@ describe("recurring statements become named prepared statements", () => {
     expect(Number(plans.custom_plans)).toBeGreaterThanOrEqual(10);
   });
 
+  it("with genericPlans (statements that find rows by key), lets Postgres plan a statement once for all values", async () => {
+    const keyed = await openDatabase({ url: testDatabaseUrl(), schema: "auto_prepare_generic", logger, poolSize: 1, genericPlans: true });
+    try {
+      for (let n = 0; n < PREPARE_THRESHOLD + 10; n++) await keyed.db.execute(sql`select ${n}::int * 3 as thrice /* planned once */`);
+      const rows = await keyed.db.execute(sql`select generic_plans from pg_prepared_statements where statement like '%/* planned once */%'`);
+      expect(Number(Array.from(rows as unknown as { generic_plans: string | number }[])[0].generic_plans)).toBeGreaterThan(0);
+    } finally {
+      await keyed.close();
+    }
+  });
+
   it("prepares nothing when switched off (a transaction-mode pooler), not even a statement asking for it", async () => {
     for (let n = 0; n < PREPARE_THRESHOLD + 2; n++) await unprepared.db.execute(sql`select ${n}::int as off /* switched off */`);
     const client = (unprepared.db as unknown as { $client: { unsafe(q: string, p: unknown[], o: { prepare: boolean }): Promise<unknown> } }).$client;

@@ -31,6 +31,8 @@ export interface ServiceModule {
   migrationsFolder: string;
   /** Its transactional outbox, relayed to the bus by the host. */
   outbox?: OutboxTable;
+  /** Its statements find rows by key: Postgres may plan them once for all values (openDatabase `genericPlans`). */
+  genericPlans?: boolean;
   create(context: ServiceContext): ServiceInstance | Promise<ServiceInstance>;
 }
 
@@ -83,6 +85,7 @@ export async function startService(module: ServiceModule, env: NodeJS.ProcessEnv
     poolSize: config.databasePoolSize,
     idleTimeoutSeconds: config.databaseIdleSeconds,
     preparedStatements: config.databasePreparedStatements,
+    genericPlans: module.genericPlans,
     logger,
   }).catch(async (err: unknown) => {
     await tracing?.shutdown();
