@@ -1,5 +1,5 @@
 // List and Stat through CloudServiceService (the RPC, the query language, Drizzle) at 10,000, 100,000
-// and 1,000,000 resources in one domain (`--quick`: 10,000 only), against two baselines measured in
+// and 1,000,000 resources in one domain (`--quick`: 10,000 and 100,000), against two baselines measured in
 // the same run: the naive hand-written SQL for the same question (JSON extraction with ->>, an exact
 // count, no JSON index), and our own List at 10,000 (issue 15: List p99 at 1M ≤ 2 × at 10k; Stat
 // at 1M ≤ 0.5 × the naive SQL). List: 3 filters (2 on JSON paths), sort by name, one page of 50.
@@ -23,7 +23,9 @@ import { isQuick, quantile, report, type BenchRow } from "./support/report";
 import { benchResource, generatedResourcesSql } from "./support/resources";
 
 const quick = isQuick();
-const sizes = quick ? [10_000] : [10_000, 100_000, 1_000_000];
+// Quick still grows the table tenfold: a plan that holds at 10,000 rows and not beyond (a generic
+// plan sorting every match) shows only there.
+const sizes = quick ? [10_000, 100_000] : [10_000, 100_000, 1_000_000];
 /** Timed runs per query and side; fewer at 1,000,000, where one naive Stat takes a second or more. */
 const runsAt = (size: number) => (quick ? 15 : size > 100_000 ? 20 : 40);
 /** cloud-service counts List matches exactly up to this many (RESOURCE_COUNT_CAP), then answers cap + 1. */
