@@ -262,6 +262,31 @@ describe("long poll", () => {
     expect(await taskState(task.id)).toEqual({ state: "pending", worker_id: null, claim_epoch: 0 });
   });
 
+  it("a completion whose instance cannot move on still lands: the report is applied alone and the engine retries the instance", async () => {
+    // The next step's task cannot be inserted (a constraint only this test adds), so the
+    // transaction that would report, take the result in and dispatch fails as a whole: the worker
+    // is still answered 200 with its result stored, and the instance moves on once it can.
+    const handler = `advance_fails_${++handlerSeq}`;
+    const blocked = `${handler}_next`;
+    const sequenceId = await createSequence(orch, handler, [
+      { type: "step", id: "first", handler },
+      { type: "step", id: "second", handler: blocked },
+    ]);
+    await sql.unsafe(`alter table orchestration.worker_tasks add constraint ${blocked} check (handler_name <> '${blocked}') not valid`);
+    try {
+      const id = await createInstance(sequenceId);
+      const [task] = (await orch.rest("POST", "/workers/tasks/poll", { handler_name: handler, worker_id: "w", wait_ms: 10_000 })).body;
+      const done = await orch.rest("POST", `/workers/tasks/${task.id}/complete`, { worker_id: "w", claim_epoch: task.claim_epoch, output: { landed: true } });
+      expect(done.status).toBe(200);
+      expect(await taskState(task.id)).toMatchObject({ state: "completed", worker_id: "w" });
+      expect(await outputsOf(orch, id)).toEqual({ first: { landed: true } });
+    } finally {
+      await sql.unsafe(`alter table orchestration.worker_tasks drop constraint ${blocked}`);
+    }
+    const [next] = (await orch.rest("POST", "/workers/tasks/poll", { handler_name: blocked, worker_id: "w", wait_ms: 10_000 })).body;
+    expect(next).toMatchObject({ block_id: "second" });
+  });
+
   it("complete moves the instance on at once, without waiting for the scheduler's tick", async () => {
     // Its own database: no other engine (with a short tick) may pick the instance up.
     const slow = await startOrchestration({ ORCHESTRATION_TICK_MS: "5000" });
