@@ -15,6 +15,7 @@ import { authenticationGate } from "./auth-gate";
 import { authInterceptor, type TokenVerifier } from "./auth";
 import type { Caller } from "./caller";
 import { createLogger } from "./logger";
+import { RESPONSE_COMPRESS_MIN_BYTES } from "./rpc-adapter";
 import { ANONYMOUS_MAX_REQUEST_BYTES, startServer, type RunningServer } from "./server";
 
 const HEADERS_TIMEOUT_MS = 400;
@@ -123,6 +124,26 @@ const reasonOf = (body: any): string | undefined => body?.details?.find((d: { ty
 async function live(): Promise<number> {
   return (await fetch(`${server.url}/health/live`)).status;
 }
+
+describe("response compression", () => {
+  const echo = (message: string) =>
+    fetch(`${server.url}${ECHO}`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: "Bearer good", "accept-encoding": "gzip" },
+      body: JSON.stringify({ message }),
+    });
+
+  it("sends a small answer as it is, even to a client that accepts gzip, and compresses a large one", async () => {
+    const small = await echo("x".repeat(4 * 1024));
+    expect(small.status).toBe(200);
+    expect(small.headers.get("content-encoding")).toBeNull();
+    expect((await small.json()).message).toHaveLength(4 * 1024);
+    const large = await echo("y".repeat(RESPONSE_COMPRESS_MIN_BYTES + 1024));
+    expect(large.status).toBe(200);
+    expect(large.headers.get("content-encoding")).toBe("gzip");
+    expect((await large.json()).message).toHaveLength(RESPONSE_COMPRESS_MIN_BYTES + 1024);
+  });
+});
 
 describe("every malformed request is a 400 with the taxonomy body, never a crash", () => {
   it.each([
