@@ -137,11 +137,11 @@ describe("response compression", () => {
     const small = await echo("x".repeat(4 * 1024));
     expect(small.status).toBe(200);
     expect(small.headers.get("content-encoding")).toBeNull();
-    expect((await small.json()).message).toHaveLength(4 * 1024);
+    expect(((await small.json()) as { message: string }).message).toHaveLength(4 * 1024);
     const large = await echo("y".repeat(RESPONSE_COMPRESS_MIN_BYTES + 1024));
     expect(large.status).toBe(200);
     expect(large.headers.get("content-encoding")).toBe("gzip");
-    expect((await large.json()).message).toHaveLength(RESPONSE_COMPRESS_MIN_BYTES + 1024);
+    expect(((await large.json()) as { message: string }).message).toHaveLength(RESPONSE_COMPRESS_MIN_BYTES + 1024);
   });
 });
 
