@@ -5,7 +5,7 @@ import type { Logger } from "pino";
 import { instances, type InstanceRow } from "../db/schema";
 import type { ConcurrencySlots } from "../flow/concurrency-slots";
 import type { EngineMetrics } from "./engine-metrics";
-import { instanceFromSql } from "./checkpoint-repository";
+import { instanceFromSql } from "../instances/instance-row";
 import type { EngineEvents } from "./engine-events";
 import type { InstancePass } from "./instance-pass";
 

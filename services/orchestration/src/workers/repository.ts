@@ -4,7 +4,7 @@ import { and, eq, inArray, sql } from "drizzle-orm";
 import type { Database, DatabaseExecutor } from "@cloudforet/db";
 import { queryRows } from "@cloudforet/db";
 import { blockOutputs, instances, workerTasks, type InstanceRow, type WorkerTaskRow } from "../db/schema";
-import { instanceFromSql } from "../engine/checkpoint-repository";
+import { instanceFromSql } from "../instances/instance-row";
 import type { EngineEvents } from "../engine/engine-events";
 
 export type NewWorkerTask = typeof workerTasks.$inferInsert;
