@@ -112,8 +112,8 @@ export class InstancePass {
   }
 
   /**
-   * The first round of an instance that a worker's report claimed for this engine, in the report's
-   * transaction `tx` (ReportAdvance): the task's result — just written by that report, so not read
+   * The first round of an instance whose row a worker's report locked for this engine, in the
+   * report's transaction `tx` (ReportAdvance): the task's result — just written by that report, so not read
    * back — is taken in, the steps it readies run inside `tx` (the next worker task dispatched) and
    * the instance parks, as `round` does. `row` is as stored (waiting, held by `tx`'s row lock
    * alone); a checkpoint that does not park it claims it with `lease`. Resume the returned pass
