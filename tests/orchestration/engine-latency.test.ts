@@ -108,6 +108,27 @@ describe("an engine that moves at once", () => {
     expect(outputs.at(-1)?.output).toEqual({ last: true });
   }, 60_000);
 
+  it("the next step's params see the output its completion just reported", async () => {
+    // The output is stored by the report, in the transaction that also dispatches the next step:
+    // the template of that step must read it from there, not from what was committed before.
+    const handler = "reads_previous_output";
+    const sequenceId = await createSequence(orch, "reads-previous-output", [
+      { type: "step", id: "a", handler },
+      { type: "step", id: "b", handler, params: { got: "{{ outputs.a.v }}", earlier: "{{ context.data.seed }}" } },
+      { type: "step", id: "c", handler, params: { from_a: "{{ outputs.a.v }}", from_b: "{{ outputs.b.w }}" } },
+    ]);
+    await orch.rest("POST", "/instances", { sequence_id: sequenceId, tenant_id: "acme", namespace: "default", context: { data: { seed: "s1" } } });
+    const poll = async () => (await orch.rest("POST", "/workers/tasks/poll", { handler_name: handler, worker_id: "w", wait_ms: 10_000 })).body[0];
+    const a = await poll();
+    expect((await orch.rest("POST", `/workers/tasks/${a.id}/complete`, { worker_id: "w", claim_epoch: a.claim_epoch, output: { v: 42 } })).status).toBe(200);
+    const b = await poll();
+    expect(b.params).toEqual({ got: 42, earlier: "s1" });
+    expect((await orch.rest("POST", `/workers/tasks/${b.id}/complete`, { worker_id: "w", claim_epoch: b.claim_epoch, output: { w: "two" } })).status).toBe(200);
+    const c = await poll();
+    expect(c.params).toEqual({ from_a: 42, from_b: "two" });
+    expect((await orch.rest("POST", `/workers/tasks/${c.id}/complete`, { worker_id: "w", claim_epoch: c.claim_epoch, output: {} })).status).toBe(200);
+  }, 60_000);
+
   it("reports that arrive together, or for an instance with a concurrency key, each move the instance on once", async () => {
     // Three branches' tasks completed at once: each report waits for the one that holds the
     // instance's row and takes its own result in after it; a keyed instance is flagged instead
