@@ -2,6 +2,7 @@ import { asc, eq, sql } from "drizzle-orm";
 import type { Database, DatabaseExecutor } from "@cloudforet/db";
 import { queryRows } from "@cloudforet/db";
 import { blockOutputs, concurrencySlots, instances, signals, workerTasks, type InstanceRow, type SignalRow, type WorkerTaskRow } from "../db/schema";
+import { dateOf } from "../db/raw-values";
 import { markSignalsProcessed } from "../signals/repository";
 import { workerTaskFromSql, type WorkerTaskRepository } from "../workers/repository";
 import type { EngineEvents } from "./engine-events";
@@ -197,7 +198,6 @@ export class CheckpointRepository {
 
 /** A signal as `to_jsonb` returns it → the Drizzle row shape. */
 function signalFromSql(row: Record<string, unknown>): SignalRow {
-  const at = (v: unknown) => (v === null || v === undefined ? null : new Date(String(v)));
   return {
     id: row.id as string,
     seq: Number(row.seq),
@@ -205,7 +205,7 @@ function signalFromSql(row: Record<string, unknown>): SignalRow {
     signalType: row.signal_type as string,
     payload: row.payload ?? null,
     processed: Boolean(row.processed),
-    createdAt: at(row.created_at)!,
-    processedAt: at(row.processed_at),
+    createdAt: dateOf(row.created_at)!,
+    processedAt: dateOf(row.processed_at),
   };
 }

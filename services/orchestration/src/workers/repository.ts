@@ -5,13 +5,13 @@ import type { Database, DatabaseExecutor } from "@cloudforet/db";
 import { queryRows } from "@cloudforet/db";
 import { blockOutputs, instances, workerTasks, type InstanceRow, type WorkerTaskRow } from "../db/schema";
 import { instanceFromSql } from "../instances/instance-row";
+import { dateOf } from "../db/raw-values";
 import type { EngineEvents } from "../engine/engine-events";
 
 export type NewWorkerTask = typeof workerTasks.$inferInsert;
 
 /** Maps a raw `returning *` (or `to_jsonb`) row of worker_tasks to the Drizzle row shape. */
 export function workerTaskFromSql(row: Record<string, unknown>): WorkerTaskRow {
-  const at = (v: unknown) => (v === null || v === undefined ? null : v instanceof Date ? v : new Date(String(v)));
   return {
     id: row.id as string,
     instanceId: row.instance_id as string,
@@ -24,13 +24,13 @@ export function workerTaskFromSql(row: Record<string, unknown>): WorkerTaskRow {
     timeoutMs: Number(row.timeout_ms),
     state: row.state as string,
     workerId: (row.worker_id as string | null) ?? null,
-    claimedAt: at(row.claimed_at),
-    heartbeatAt: at(row.heartbeat_at),
-    completedAt: at(row.completed_at),
+    claimedAt: dateOf(row.claimed_at),
+    heartbeatAt: dateOf(row.heartbeat_at),
+    completedAt: dateOf(row.completed_at),
     output: (row.output as Record<string, unknown> | null) ?? null,
     errorMessage: (row.error_message as string | null) ?? null,
     errorRetryable: (row.error_retryable as boolean | null) ?? null,
-    createdAt: at(row.created_at)!,
+    createdAt: dateOf(row.created_at)!,
     claimEpoch: Number(row.claim_epoch ?? 0),
     queueName: (row.queue_name as string | null) ?? null,
   };
@@ -56,7 +56,6 @@ export interface ReportResult {
   /** The instance took the result in and moved on in the report's transaction (ReportAdvance): nobody else need hear of it. */
   advanced?: boolean;
 }
-
 
 /** A task the reaper put back in the queue: what the long-pollers waiting for it need to hear. */
 export interface ReapedTask {
