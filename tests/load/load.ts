@@ -1,6 +1,7 @@
 // `pnpm load`: the load test (issue 9 §1). Starts the seven services as their own processes on a fresh
 // database, then LOAD_CLIENTS (50) concurrent clients run the mixed workload of ./workload.ts for
-// LOAD_DURATION_S (60) seconds. Prints p50/p99/count/errors per RPC, writes bench/results/load.json,
+// LOAD_DURATION_S (60) seconds; then LOAD_LOGINS (20) Logins one after another, timed apart from the
+// mix (a password check is slow on purpose, so it would measure scrypt, not the platform). Prints p50/p99/count/errors per RPC, writes bench/results/load.json,
 // and exits 1 on any unexpected error. RESOURCE_EXHAUSTED (rate limiting, load shedding) is counted
 // apart as "limited": the workload is well formed and below every configured limit, so none is
 // expected either; it is reported, and fails the run only with LOAD_FAIL_ON_LIMITED=1.
@@ -30,6 +31,7 @@ function positiveInt(name: string, fallback: number): number {
 
 const durationS = positiveInt("LOAD_DURATION_S", 60);
 const clients = positiveInt("LOAD_CLIENTS", 50);
+const logins = positiveInt("LOAD_LOGINS", 20);
 const failOnLimited = process.env.LOAD_FAIL_ON_LIMITED === "1";
 
 interface RpcStats {
@@ -57,25 +59,36 @@ async function startWebhookSink(): Promise<{ url: string; received: () => number
 const quantile = (sorted: number[], q: number) => (sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]);
 const ms = (value: number) => (Number.isNaN(value) ? "-" : value >= 100 ? String(Math.round(value)) : value.toFixed(1));
 
+/** Runs one call and books its latency, or its error, in `entry`. */
+async function timed(operation: Operation, entry: RpcStats): Promise<void> {
+  const started = performance.now();
+  try {
+    await operation.run();
+    entry.latencies.push(performance.now() - started);
+  } catch (err) {
+    const error = ConnectError.from(err);
+    if (error.code === Code.ResourceExhausted) entry.limited++;
+    else {
+      entry.errors++;
+      if (entry.samples.size < 3) entry.samples.add(`${Code[error.code]}: ${error.rawMessage}`);
+    }
+  }
+}
+
 async function runClient(operations: Operation[], stats: Map<string, RpcStats>, deadline: number): Promise<void> {
   const totalWeight = operations.reduce((sum, op) => sum + op.weight, 0);
   while (Date.now() < deadline) {
     let roll = Math.random() * totalWeight;
     const operation = operations.find((op) => (roll -= op.weight) < 0) ?? operations[operations.length - 1];
-    const entry = stats.get(operation.rpc)!;
-    const started = performance.now();
-    try {
-      await operation.run();
-      entry.latencies.push(performance.now() - started);
-    } catch (err) {
-      const error = ConnectError.from(err);
-      if (error.code === Code.ResourceExhausted) entry.limited++;
-      else {
-        entry.errors++;
-        if (entry.samples.size < 3) entry.samples.add(`${Code[error.code]}: ${error.rawMessage}`);
-      }
-    }
+    await timed(operation, stats.get(operation.rpc)!);
   }
+}
+
+const newStats = (): RpcStats => ({ latencies: [], errors: 0, limited: 0, samples: new Set<string>() });
+
+function summarize(rpc: string, entry: RpcStats) {
+  const sorted = [...entry.latencies].sort((a, b) => a - b);
+  return { rpc, count: sorted.length, p50_ms: quantile(sorted, 0.5), p99_ms: quantile(sorted, 0.99), errors: entry.errors, limited: entry.limited, samples: [...entry.samples] };
 }
 
 process.stdout.write(`load: starting the seven services…\n`);
@@ -83,39 +96,44 @@ const platform = await startPlatformProcesses({ natsUrl: process.env.LOAD_NATS_U
 const sink = await startWebhookSink();
 let exitCode = 0;
 try {
-  const operations = await prepareWorkload(platform.urls, platform.adminPassword, sink.url);
-  const stats = new Map<string, RpcStats>(operations.map((op) => [op.rpc, { latencies: [], errors: 0, limited: 0, samples: new Set<string>() }]));
+  const workload = await prepareWorkload(platform.urls, platform.adminPassword, sink.url);
+  const { login } = workload;
+  // LOAD_ONLY (a regular expression) keeps the RPCs it matches: one service's cost, apart from the rest.
+  const only = process.env.LOAD_ONLY ? new RegExp(process.env.LOAD_ONLY) : undefined;
+  const operations = workload.operations.filter((op) => !only || only.test(op.rpc));
+  if (operations.length === 0) throw new Error(`LOAD_ONLY=${process.env.LOAD_ONLY} matches no RPC of the workload`);
+  const stats = new Map<string, RpcStats>(operations.map((op) => [op.rpc, newStats()]));
   process.stdout.write(`load: ${clients} clients for ${durationS} s on ${operations.length} RPCs\n`);
   const started = Date.now();
   const deadline = started + durationS * 1000;
   await Promise.all(Array.from({ length: clients }, () => runClient(operations, stats, deadline)));
   const seconds = (Date.now() - started) / 1000;
+  const loginStats = newStats();
+  for (let i = 0; i < logins; i++) await timed(login, loginStats);
 
-  const rows = operations.map((op) => {
-    const entry = stats.get(op.rpc)!;
-    const sorted = [...entry.latencies].sort((a, b) => a - b);
-    return { rpc: op.rpc, count: sorted.length, p50_ms: quantile(sorted, 0.5), p99_ms: quantile(sorted, 0.99), errors: entry.errors, limited: entry.limited, samples: [...entry.samples] };
-  });
+  const rows = operations.map((op) => summarize(op.rpc, stats.get(op.rpc)!));
+  const loginRow = summarize(`${login.rpc} (apart)`, loginStats);
   const total = rows.reduce((sum, row) => sum + row.count, 0);
   const errors = rows.reduce((sum, row) => sum + row.errors, 0);
   const limited = rows.reduce((sum, row) => sum + row.limited, 0);
   const crashed = platform.crashed();
 
   const header = `  ${"rpc".padEnd(46)} ${"count".padStart(7)} ${"p50 ms".padStart(8)} ${"p99 ms".padStart(8)} ${"errors".padStart(7)} ${"limited".padStart(8)}`;
-  const lines = rows.map((r) => `  ${r.rpc.padEnd(46)} ${String(r.count).padStart(7)} ${ms(r.p50_ms).padStart(8)} ${ms(r.p99_ms).padStart(8)} ${String(r.errors).padStart(7)} ${String(r.limited).padStart(8)}`);
+  const line = (r: ReturnType<typeof summarize>) => `  ${r.rpc.padEnd(46)} ${String(r.count).padStart(7)} ${ms(r.p50_ms).padStart(8)} ${ms(r.p99_ms).padStart(8)} ${String(r.errors).padStart(7)} ${String(r.limited).padStart(8)}`;
   process.stdout.write(
-    `\nload: ${clients} clients, ${seconds.toFixed(1)} s, ${total} calls (${Math.round(total / seconds)}/s), ${errors} errors, ${limited} limited; ${sink.received()} webhook deliveries received\n${header}\n${lines.join("\n")}\n`,
+    `\nload: ${clients} clients, ${seconds.toFixed(1)} s, ${total} calls (${Math.round(total / seconds)}/s), ${errors} errors, ${limited} limited; ${sink.received()} webhook deliveries received\n${header}\n${rows.map(line).join("\n")}\n` +
+      `  then Login, ${logins} one after another, timed apart from the mix:\n${line(loginRow)}\n`,
   );
-  for (const row of rows) for (const sample of row.samples) process.stdout.write(`  ✖ ${row.rpc}: ${sample}\n`);
+  for (const row of [...rows, loginRow]) for (const sample of row.samples) process.stdout.write(`  ✖ ${row.rpc}: ${sample}\n`);
   for (const crash of crashed) process.stdout.write(`  ✖ ${crash}\n`);
 
   const resultsDir = path.join(root, "bench", "results");
   mkdirSync(resultsDir, { recursive: true });
   writeFileSync(
     path.join(resultsDir, "load.json"),
-    `${JSON.stringify({ name: "load", clients, durationS: seconds, calls: total, callsPerSecond: total / seconds, errors, limited, webhookDeliveries: sink.received(), rows, crashed, at: new Date().toISOString() }, null, 2)}\n`,
+    `${JSON.stringify({ name: "load", clients, durationS: seconds, calls: total, callsPerSecond: total / seconds, errors, limited, webhookDeliveries: sink.received(), rows, login: loginRow, crashed, at: new Date().toISOString() }, null, 2)}\n`,
   );
-  if (errors > 0 || crashed.length > 0 || (failOnLimited && limited > 0)) exitCode = 1;
+  if (errors + loginRow.errors > 0 || crashed.length > 0 || (failOnLimited && limited + loginRow.limited > 0)) exitCode = 1;
   if (total === 0) exitCode = 1;
 } catch (err) {
   process.stderr.write(`load: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);

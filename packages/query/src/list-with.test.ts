@@ -5,7 +5,7 @@ import { FilterSchema, QuerySchema } from "@cloudforet/proto/cloudforet/common/v
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { QueryFields } from "./field-map";
-import { listWith } from "./list-with";
+import { listWith, selectionPlan } from "./list-with";
 import { cloudServiceFields, createCloudServices, type CloudServiceTable } from "./test-support/cloud-service-fixture";
 import { expectInvalid } from "./test-support/expect-invalid";
 
@@ -189,5 +189,32 @@ describe("listWith: seed 000 Query Cloud Services", () => {
     await expectInvalid(() => listWith(test.db, table, fields, { page: { start: -1 } }), "query.page.start");
     await expectInvalid(() => listWith(test.db, table, fields, { sort: { key: "secret" } }), "query.sort.key");
     await expectInvalid(() => listWith(test.db, table, fields, { only: ["name", "password"] }), "query.only[1]");
+  });
+});
+
+describe("listWith: the select list of a shape is rendered once", () => {
+  it("reuses one plan per field map, `only` and attached SQL, and not across them", () => {
+    const all = selectionPlan(fields, [], undefined);
+    expect(selectionPlan(fields, [], undefined)).toBe(all);
+    const trimmed = selectionPlan(fields, ["name", "data.cluster"], undefined);
+    expect(trimmed).not.toBe(all);
+    expect(selectionPlan(fields, ["name", "data.cluster"], undefined)).toBe(trimmed);
+    const first = sql`(select 1)`;
+    const second = sql`(select 2)`;
+    const withFirst = selectionPlan(fields, [], { "#extra": first });
+    expect(selectionPlan(fields, [], { "#extra": first })).toBe(withFirst);
+    expect(selectionPlan(fields, [], { "#extra": second })).not.toBe(withFirst);
+  });
+
+  it("decodes each field as Drizzle's select does (a timestamp as a Date), and the attached values as read", async () => {
+    const response = await listWith(test.db, table, fields, { sort: { key: "name" }, page: { limit: 1 } }, undefined, {
+      attach: { "#extra": sql`json_build_object('n', ${table.name})` },
+    });
+    const [row] = response.results;
+    expect(row.created_at).toBeInstanceOf(Date);
+    expect(row.data).toBeTypeOf("object");
+    expect(row["#extra"]).toEqual({ n: row.name });
+    expect(Object.keys(row)).not.toContain("#ordinal");
+    expect(Object.keys(row)).not.toContain("#total");
   });
 });

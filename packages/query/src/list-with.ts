@@ -1,5 +1,6 @@
-import { and, sql, type SQL } from "drizzle-orm";
-import type { PgColumn, PgTable } from "drizzle-orm/pg-core";
+import { and, sql, type DriverValueDecoder, type SQL } from "drizzle-orm";
+import { PgDialect } from "drizzle-orm/pg-core";
+import type { PgTable } from "drizzle-orm/pg-core";
 import { compileQuery, type CompileOptions } from "./compile-query";
 import type { AnyPgDatabase } from "./database";
 import { isComputed, type QueryFields } from "./field-map";
@@ -64,28 +65,17 @@ export async function listWith(
   }
   const bound = Math.max(options.countCap ?? QUERY_LIMITS.exactCountCap, compiled.offset + compiled.limit);
   const order = sql.join(compiled.orderBy, sql`, `);
-  const matched = db
-    .select({ ...selectionFor(fields, compiled.only), ...attached(options.attach, compiled.only), [ordinalKey]: sql<number>`row_number() OVER (ORDER BY ${order})`.as(ordinalKey) })
-    .from(table)
-    .where(where)
-    .orderBy(...compiled.orderBy)
-    .limit(bound + 1)
-    .as("matched");
-  const rows = (await db
-    .select({ ...matched._.selectedFields, [totalKey]: sql<number>`count(*) OVER ()`.mapWith(Number) })
-    .from(matched)
-    .orderBy(matched[ordinalKey as keyof typeof matched] as never)
-    .limit(compiled.limit)
-    .offset(compiled.offset)) as Record<string, unknown>[];
+  const columns = selectionPlan(fields, compiled.only, options.attach);
+  const filter = where ? sql` WHERE ${where}` : sql``;
+  const statement = sql`SELECT "matched".*, count(*) OVER () AS ${sql.identifier(totalKey)} FROM (SELECT ${columns.text}, row_number() OVER (ORDER BY ${order}) AS ${sql.identifier(ordinalKey)} FROM ${table}${filter} ORDER BY ${order} LIMIT ${bound + 1}) AS "matched" ORDER BY ${sql.identifier(ordinalKey)} LIMIT ${compiled.limit} OFFSET ${compiled.offset}`;
+  const answer: unknown = await db.execute(statement);
+  // postgres.js answers an array of rows, PGlite `{ rows }`.
+  const rows = (Array.isArray(answer) ? answer : ((answer as { rows?: unknown[] }).rows ?? [])) as Record<string, unknown>[];
   let total: number;
   if (rows.length > 0) total = Number(rows[0][totalKey]);
   else if (compiled.offset === 0) total = 0;
   else [{ total }] = await db.select({ total: cappedCount(table, where, bound) }).from(sql`(SELECT 1) AS one`);
-  const results = rows.map((row) => {
-    delete row[totalKey];
-    delete row[ordinalKey];
-    return project(row, compiled.only);
-  });
+  const results = rows.map((row) => project(columns.decode(row), compiled.only));
   return total > bound ? { results, total_count: bound + 1, total_count_exact: false } : { results, total_count: total, total_count_exact: true };
 }
 
@@ -99,18 +89,79 @@ function cappedCount(table: PgTable, where: SQL | undefined, bound: number): SQL
   return sql<number>`(SELECT count(*) FROM (SELECT 1 FROM ${table}${condition} LIMIT ${sql.raw(String(bound + 1))}) AS capped)`.mapWith(Number);
 }
 
-function attached(attach: ListOptions["attach"], only: readonly string[]): Record<string, SQL.Aliased> {
-  if (!attach || only.length > 0) return {};
-  return Object.fromEntries(Object.entries(attach).map(([name, value]) => [name, sql`${value}`.as(name)]));
+/** The select list of one List shape, rendered once, and how to read a row it returns. */
+interface SelectionPlan {
+  /** `<column> AS "<field>", …`: the inner select list as raw SQL (no parameters). */
+  text: SQL;
+  /** The row as Drizzle's select would have mapped it: each field through its column's decoder. */
+  decode(row: Record<string, unknown>): Record<string, unknown>;
 }
 
-/** The columns to read: every field, or only those `only` reaches into. */
-function selectionFor(fields: QueryFields, only: readonly string[]): Record<string, PgColumn | SQL.Aliased> {
+/** Rendered select lists, per field map, per `only` and attached values. */
+const plans = new WeakMap<QueryFields, Map<string, SelectionPlan>>();
+/** Identities of attached SQL values, for the plan's key: the same name may carry other SQL. */
+const attachIds = new WeakMap<SQL, number>();
+let lastAttachId = 0;
+const dialect = new PgDialect();
+
+/**
+ * The List's select list for `fields` trimmed by `only`, with the attached values. Rendering a
+ * select list of a dozen columns through Drizzle's builder, and mapping each row back through it,
+ * was a quarter of a List call's CPU (a profile of `pnpm load`); the list is the same for every
+ * call of one shape, so it is rendered once and each row is decoded by a loop over its fields.
+ * A list whose SQL carries parameters (none does today) is not cached.
+ */
+export function selectionPlan(fields: QueryFields, only: readonly string[], attach: ListOptions["attach"]): SelectionPlan {
+  const extra = attached(attach, only);
+  const key = `${only.join("\u0000")}\u0001${extra.map(([name, value]) => `${name}=${idOf(value)}`).join("\u0000")}`;
+  let byShape = plans.get(fields);
+  const cached = byShape?.get(key);
+  if (cached) return cached;
   const wanted = new Set(only.map((path) => path.split(".")[0]));
-  const selection: Record<string, PgColumn | SQL.Aliased> = {};
+  const decoders: [string, (value: unknown) => unknown][] = [];
+  const items: SQL[] = [];
   for (const [name, field] of fields.fields) {
-    // A computed field is read under its name (a subquery's fields need names).
-    if (wanted.size === 0 || wanted.has(name)) selection[name] = isComputed(field.column) ? field.column.as(name) : field.column;
+    if (wanted.size > 0 && !wanted.has(name)) continue;
+    const column = field.column;
+    items.push(sql`${column} AS ${sql.identifier(name)}`);
+    const decoder = isComputed(column) ? decoderOf(column) : column;
+    decoders.push([name, (value) => decoder.mapFromDriverValue(value)]);
   }
-  return selection;
+  for (const [name, value] of extra) {
+    items.push(sql`(${value}) AS ${sql.identifier(name)}`);
+    decoders.push([name, (raw) => raw]);
+  }
+  const rendered = dialect.sqlToQuery(sql.join(items, sql`, `));
+  const plan: SelectionPlan = {
+    text: rendered.params.length === 0 ? sql.raw(rendered.sql) : sql.join(items, sql`, `),
+    decode(row) {
+      const result: Record<string, unknown> = {};
+      for (const [name, decode] of decoders) {
+        const value = row[name];
+        result[name] = value === null || value === undefined ? null : decode(value);
+      }
+      return result;
+    },
+  };
+  if (rendered.params.length === 0) {
+    if (!byShape) plans.set(fields, (byShape = new Map()));
+    byShape.set(key, plan);
+  }
+  return plan;
+}
+
+/** A computed field's decoder: Drizzle keeps `mapWith`'s on the SQL, where its select reads it too. */
+function decoderOf(column: SQL): DriverValueDecoder<unknown, unknown> {
+  return (column as unknown as { decoder?: DriverValueDecoder<unknown, unknown> }).decoder ?? { mapFromDriverValue: (value) => value };
+}
+
+function idOf(value: SQL): number {
+  let id = attachIds.get(value);
+  if (id === undefined) attachIds.set(value, (id = ++lastAttachId));
+  return id;
+}
+
+function attached(attach: ListOptions["attach"], only: readonly string[]): [string, SQL][] {
+  if (!attach || only.length > 0) return [];
+  return Object.entries(attach);
 }
