@@ -14,8 +14,7 @@ import { requestIdKey, requestLoggerKey } from "./request-context";
 export function errorMappingInterceptor(domain: string, logger: Logger): Interceptor {
   return (next) => async (req) => {
     const requestId = req.contextValues.get(requestIdKey);
-    const log = req.contextValues.get(requestLoggerKey) ?? logger;
-    const map = (err: unknown) => toTaxonomyError(err, domain, requestId, log);
+    const map = (err: unknown) => toTaxonomyError(err, domain, requestId, req.contextValues.get(requestLoggerKey)?.() ?? logger);
     try {
       const res = await next(req);
       if (!res.stream) return res;

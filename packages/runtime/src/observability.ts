@@ -17,9 +17,9 @@ export function observabilityInterceptor(logger: Logger, metrics: RpcMetrics): I
     const offered = req.header.get(requestIdHeader);
     const requestId = offered && validRequestId.test(offered) ? offered : randomUUID();
     const method = `${req.service.typeName}/${req.method.name}`;
-    const log = logger.child({ request_id: requestId, method });
+    let log: Logger | undefined;
     req.contextValues.set(requestIdKey, requestId);
-    req.contextValues.set(requestLoggerKey, log);
+    req.contextValues.set(requestLoggerKey, () => (log ??= logger.child({ request_id: requestId, method })));
     const kind = req.method.methodKind;
     metrics.started(method, kind);
     const started = process.hrtime.bigint();
@@ -27,9 +27,10 @@ export function observabilityInterceptor(logger: Logger, metrics: RpcMetrics): I
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const code = err === undefined ? "OK" : codeName(ConnectError.from(err).code);
       metrics.record(method, code, seconds, kind, true);
-      const line = { code, duration_ms: Math.round(seconds * 1e5) / 100 };
-      if (err === undefined) log.info(line, "rpc");
-      else log.warn({ ...line, error: ConnectError.from(err).rawMessage }, "rpc failed");
+      // From the service's logger, not a child: a child per call cost more than the line itself.
+      const line = { request_id: requestId, method, code, duration_ms: Math.round(seconds * 1e5) / 100 };
+      if (err === undefined) logger.info(line, "rpc");
+      else logger.warn({ ...line, error: ConnectError.from(err).rawMessage }, "rpc failed");
     };
     try {
       const res = await next(req);
