@@ -9,6 +9,7 @@ export { migrate, DEFAULT_MIGRATIONS_TABLE, type MigrateOptions, type MigrateRes
 export { migrationLockName } from "./migration-lock";
 export { defineServiceSchema } from "./service-schema";
 export { queryRows } from "./query-rows";
+export { statementTemplate, type StatementTemplate } from "./statement-template";
 export { isUniqueViolation, isConnectionError, sqlState, violatedConstraint, UNIQUE_VIOLATION } from "./db-errors";
 export { pgliteReferenceCount } from "./pglite-registry";
 export {

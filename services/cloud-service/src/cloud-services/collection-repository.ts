@@ -1,7 +1,7 @@
 import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
 import { and, eq, inArray, sql, type SQL } from "drizzle-orm";
 import type { Database, DatabaseExecutor } from "@cloudforet/db";
-import { queryRows } from "@cloudforet/db";
+import { queryRows, statementTemplate, type StatementTemplate } from "@cloudforet/db";
 import { cloudServices, type CloudServiceRow, type NewCloudServiceRow, type ResourceReference } from "../db/schema";
 import { DELETED, DISCONNECTED, MISSES_BEFORE_DELETE, type MatchColumn, type MatchKey } from "./cloud-services";
 import {
@@ -88,10 +88,17 @@ export interface SweepResult {
  * by the caller (the upsert path checks write access before it gets here).
  */
 export class CollectionRepository {
+  /** The two bulk writes, rendered once (see statementTemplate). */
+  private readonly insertStatement: StatementTemplate<"payload">;
+  private readonly updateStatement: StatementTemplate<"payload" | "domainId">;
+
   constructor(
     private readonly db: Database,
     private readonly options: CollectionOptions = { history: true },
-  ) {}
+  ) {
+    this.insertStatement = insertStatementOf(options.history);
+    this.updateStatement = updateStatementOf(options.history);
+  }
 
   /**
    * Inserts many resources in one statement (the rows travel as one JSON parameter, which is much
@@ -123,41 +130,7 @@ export class CollectionRepository {
       // other is recorded compact (the inserted row's snapshot) and read as its keys later.
       h_diff: this.options.history && hasRuleChanges(row.author) ? createdDiff(row) : null,
     }));
-    const history = this.options.history;
-    const inserted = await queryRows<{ cloud_service_id: string }>(
-      db,
-      sql`with v as materialized (
-            select * from jsonb_to_recordset(${JSON.stringify(payload)}::jsonb) as v(
-              cloud_service_id text, domain_id text, workspace_id text, project_id text, name text, cloud_service_type text,
-              cloud_service_group text, provider text, account text, state text, data jsonb, tags jsonb, reference jsonb,
-              resource_id text, collector_id text, job_task_id text, collected boolean, ${authorColumns}, h_diff jsonb)
-          ), ins as (insert into ${cloudServices} as c (cloud_service_id, domain_id, workspace_id, project_id, name, cloud_service_type,
-            cloud_service_group, provider, account, state, data, tags, reference, resource_id, collector_id, job_task_id,
-            last_collected_at)
-          select v.cloud_service_id, v.domain_id, v.workspace_id, v.project_id, v.name, v.cloud_service_type,
-            v.cloud_service_group, v.provider, v.account, v.state, v.data, v.tags, v.reference, v.resource_id, v.collector_id,
-            v.job_task_id, case when v.collected then now() end
-          from v
-          on conflict (domain_id, provider, cloud_service_type, resource_id) where state <> 'DELETED' and resource_id <> ''
-          do nothing
-          returning c.cloud_service_id, c.domain_id, c.workspace_id${history ? sql`, ${snapshotOf("c")} as snap` : sql``})
-          ${
-            history
-              ? sql`, created as (
-                  select ins.cloud_service_id, ins.domain_id, ins.workspace_id, ins.snap, v.h_diff, v.h_updated_by, v.h_author_id, v.h_user_id,
-                    v.h_collector_id, v.h_job_id, v.h_job_task_id, v.h_rule_changes
-                  from ins join v on v.cloud_service_id = ins.cloud_service_id
-                ), compact as (
-                  select created.*, jsonb_build_object('after', created.snap) as compact from created where created.h_diff is null
-                ), compact_hist as (${insertCompactFrom("compact", "CREATE")}
-                ), src as (
-                  select created.*, 'CREATE'::text as action, null::jsonb as old_snap, null::jsonb as new_snap, created.h_diff as given_diff
-                  from created where created.h_diff is not null
-                ), hist as (${insertChangesFrom("src")})`
-              : sql``
-          }
-          select cloud_service_id from ins`,
-    );
+    const inserted = await queryRows<{ cloud_service_id: string }>(db, this.insertStatement({ payload: JSON.stringify(payload) }));
     return inserted.map((row) => row.cloud_service_id);
   }
 
@@ -278,64 +251,11 @@ export class CollectionRepository {
       job_task_id: item.jobTaskId,
       ...authorPayload(item.author ?? noAuthor),
     }));
-    const history = this.options.history;
     // With history on, each row's tracked columns are read as they were (o_*) beside the update, and
     // only a row whose columns changed builds its snapshots; its change goes in within the same
     // statement: compact (both snapshots, turned into keys when read), or split into the rules'
     // changes when rules wrote.
-    const rows = await queryRows<{ cloud_service_id: string }>(
-      db,
-      sql`with upd as (update ${cloudServices} as c set
-            name = v.name,
-            cloud_service_type = v.cloud_service_type,
-            cloud_service_group = v.cloud_service_group,
-            provider = v.provider,
-            account = coalesce(nullif(v.account, ''), c.account),
-            state = v.state,
-            data = v.data,
-            tags = c.tags || v.tags,
-            reference = case when v.has_reference then v.reference else c.reference end,
-            resource_id = case when v.has_reference then v.resource_id else c.resource_id end,
-            project_id = coalesce(nullif(v.project_id, ''), c.project_id),
-            workspace_id = coalesce(nullif(v.workspace_id, ''), c.workspace_id),
-            collector_id = coalesce(nullif(v.collector_id, ''), c.collector_id),
-            job_task_id = coalesce(nullif(v.job_task_id, ''), c.job_task_id),
-            miss_count = 0,
-            last_collected_at = now(),
-            deleted_at = null,
-            updated_at = now()
-          from (
-            select v.*, found.* from jsonb_to_recordset(${JSON.stringify(payload)}::jsonb) as v(
-              cloud_service_id text, name text, cloud_service_type text, cloud_service_group text, provider text,
-              account text, state text, data jsonb, tags jsonb, has_reference boolean, reference jsonb, resource_id text,
-              project_id text, workspace_id text, collector_id text, job_task_id text, ${authorColumns})
-            cross join lateral (
-              select x.ctid as tid${history ? sql`, ${trackedColumns("x", "o_")}` : sql``}
-              from ${cloudServices} x where x.cloud_service_id = v.cloud_service_id and x.domain_id = ${domainId} offset 0
-            ) found
-          ) v
-          where c.ctid = v.tid
-          returning c.cloud_service_id, c.domain_id${
-            history
-              ? sql`, c.workspace_id,
-                  case when ${trackedColumnsDiffer("c", "v", "o_")}
-                    then ${compactUpdateOf("c", "v", "o_")} end as compact,
-                  v.h_updated_by, v.h_author_id, v.h_user_id, v.h_collector_id, v.h_job_id, v.h_job_task_id, v.h_rule_changes`
-              : sql``
-          })
-          ${
-            history
-              ? sql`, compact as (
-                  select upd.* from upd where upd.compact is not null and upd.h_rule_changes = '{}'::jsonb
-                ), compact_hist as (${insertCompactFrom("compact", "UPDATE")}
-                ), src as (
-                  select upd.*, 'UPDATE'::text as action, upd.compact -> 'before' as old_snap, upd.compact -> 'after' as new_snap, null::jsonb as given_diff
-                  from upd where upd.compact is not null and upd.h_rule_changes <> '{}'::jsonb
-                ), hist as (${insertChangesFrom("src")})`
-              : sql``
-          }
-          select cloud_service_id from upd`,
-    );
+    const rows = await queryRows<{ cloud_service_id: string }>(db, this.updateStatement({ payload: JSON.stringify(payload), domainId }));
     return rows.map((r) => r.cloud_service_id);
   }
 
@@ -438,4 +358,97 @@ function matchColumn(column: MatchColumn) {
     workspace_id: cloudServices.workspaceId,
     collector_id: cloudServices.collectorId,
   }[column];
+}
+
+/** insertMany's statement: the rows as one JSON value, and with `history` their CREATE changes. */
+function insertStatementOf(history: boolean): StatementTemplate<"payload"> {
+  return statementTemplate(["payload"], (holes) =>
+    sql`with v as materialized (
+              select * from jsonb_to_recordset(${holes.payload}::jsonb) as v(
+                cloud_service_id text, domain_id text, workspace_id text, project_id text, name text, cloud_service_type text,
+                cloud_service_group text, provider text, account text, state text, data jsonb, tags jsonb, reference jsonb,
+                resource_id text, collector_id text, job_task_id text, collected boolean, ${authorColumns}, h_diff jsonb)
+            ), ins as (insert into ${cloudServices} as c (cloud_service_id, domain_id, workspace_id, project_id, name, cloud_service_type,
+              cloud_service_group, provider, account, state, data, tags, reference, resource_id, collector_id, job_task_id,
+              last_collected_at)
+            select v.cloud_service_id, v.domain_id, v.workspace_id, v.project_id, v.name, v.cloud_service_type,
+              v.cloud_service_group, v.provider, v.account, v.state, v.data, v.tags, v.reference, v.resource_id, v.collector_id,
+              v.job_task_id, case when v.collected then now() end
+            from v
+            on conflict (domain_id, provider, cloud_service_type, resource_id) where state <> 'DELETED' and resource_id <> ''
+            do nothing
+            returning c.cloud_service_id, c.domain_id, c.workspace_id${history ? sql`, ${snapshotOf("c")} as snap` : sql``})
+            ${
+              history
+                ? sql`, created as (
+                    select ins.cloud_service_id, ins.domain_id, ins.workspace_id, ins.snap, v.h_diff, v.h_updated_by, v.h_author_id, v.h_user_id,
+                      v.h_collector_id, v.h_job_id, v.h_job_task_id, v.h_rule_changes
+                    from ins join v on v.cloud_service_id = ins.cloud_service_id
+                  ), compact as (
+                    select created.*, jsonb_build_object('after', created.snap) as compact from created where created.h_diff is null
+                  ), compact_hist as (${insertCompactFrom("compact", "CREATE")}
+                  ), src as (
+                    select created.*, 'CREATE'::text as action, null::jsonb as old_snap, null::jsonb as new_snap, created.h_diff as given_diff
+                    from created where created.h_diff is not null
+                  ), hist as (${insertChangesFrom("src")})`
+                : sql``
+            }
+            select cloud_service_id from ins`,
+  );
+}
+
+/** updateCollected's statement: the rows as one JSON value, found in `domainId`; with `history` their UPDATE changes. */
+function updateStatementOf(history: boolean): StatementTemplate<"payload" | "domainId"> {
+  return statementTemplate(["payload", "domainId"], (holes) =>
+    sql`with upd as (update ${cloudServices} as c set
+              name = v.name,
+              cloud_service_type = v.cloud_service_type,
+              cloud_service_group = v.cloud_service_group,
+              provider = v.provider,
+              account = coalesce(nullif(v.account, ''), c.account),
+              state = v.state,
+              data = v.data,
+              tags = c.tags || v.tags,
+              reference = case when v.has_reference then v.reference else c.reference end,
+              resource_id = case when v.has_reference then v.resource_id else c.resource_id end,
+              project_id = coalesce(nullif(v.project_id, ''), c.project_id),
+              workspace_id = coalesce(nullif(v.workspace_id, ''), c.workspace_id),
+              collector_id = coalesce(nullif(v.collector_id, ''), c.collector_id),
+              job_task_id = coalesce(nullif(v.job_task_id, ''), c.job_task_id),
+              miss_count = 0,
+              last_collected_at = now(),
+              deleted_at = null,
+              updated_at = now()
+            from (
+              select v.*, found.* from jsonb_to_recordset(${holes.payload}::jsonb) as v(
+                cloud_service_id text, name text, cloud_service_type text, cloud_service_group text, provider text,
+                account text, state text, data jsonb, tags jsonb, has_reference boolean, reference jsonb, resource_id text,
+                project_id text, workspace_id text, collector_id text, job_task_id text, ${authorColumns})
+              cross join lateral (
+                select x.ctid as tid${history ? sql`, ${trackedColumns("x", "o_")}` : sql``}
+                from ${cloudServices} x where x.cloud_service_id = v.cloud_service_id and x.domain_id = ${holes.domainId} offset 0
+              ) found
+            ) v
+            where c.ctid = v.tid
+            returning c.cloud_service_id, c.domain_id${
+              history
+                ? sql`, c.workspace_id,
+                    case when ${trackedColumnsDiffer("c", "v", "o_")}
+                      then ${compactUpdateOf("c", "v", "o_")} end as compact,
+                    v.h_updated_by, v.h_author_id, v.h_user_id, v.h_collector_id, v.h_job_id, v.h_job_task_id, v.h_rule_changes`
+                : sql``
+            })
+            ${
+              history
+                ? sql`, compact as (
+                    select upd.* from upd where upd.compact is not null and upd.h_rule_changes = '{}'::jsonb
+                  ), compact_hist as (${insertCompactFrom("compact", "UPDATE")}
+                  ), src as (
+                    select upd.*, 'UPDATE'::text as action, upd.compact -> 'before' as old_snap, upd.compact -> 'after' as new_snap, null::jsonb as given_diff
+                    from upd where upd.compact is not null and upd.h_rule_changes <> '{}'::jsonb
+                  ), hist as (${insertChangesFrom("src")})`
+                : sql``
+            }
+            select cloud_service_id from upd`,
+  );
 }
