@@ -1,7 +1,7 @@
 import type { JsonObject } from "@bufbuild/protobuf";
 import { and, eq, inArray, ne, sql, type SQL } from "drizzle-orm";
 import type { Database } from "@cloudforet/db";
-import { isUniqueViolation } from "@cloudforet/db";
+import { isUniqueViolation, queryRows, tableReader } from "@cloudforet/db";
 import { conflict } from "@cloudforet/errors";
 import { col, defineQueryFields, json, listWith, scopeCondition, statWith, type QueryInput, type StatQueryInput, type TenantScope } from "@cloudforet/query";
 import { cloudServices, type CloudServiceRow, type NewCloudServiceRow, type ResourceReference } from "../db/schema";
@@ -57,6 +57,9 @@ export interface CloudServicePatch {
  */
 export const RESOURCE_COUNT_CAP = 1_000;
 
+/** A resource's whole row, its select list rendered once (Get and Upsert's answer read it on every call). */
+const wholeRow = tableReader(cloudServices);
+
 const inScope = (scope: TenantScope) => scopeCondition(scope, { domainId: cloudServices.domainId, workspaceId: cloudServices.workspaceId });
 
 /** Drizzle access to resources. Every read and write takes the caller's scope. */
@@ -100,11 +103,8 @@ export class CloudServiceRepository {
   }
 
   async get(scope: TenantScope, id: string): Promise<CloudServiceRow | undefined> {
-    const [row] = await this.db
-      .select()
-      .from(cloudServices)
-      .where(and(eq(cloudServices.cloudServiceId, id), inScope(scope)));
-    return row;
+    const [row] = await queryRows(this.db, sql`select ${wholeRow.columns} from ${cloudServices} where ${and(eq(cloudServices.cloudServiceId, id), inScope(scope))}`);
+    return row && wholeRow.decode(row);
   }
 
   async getMany(domainId: string, ids: string[]): Promise<CloudServiceRow[]> {
