@@ -10,7 +10,6 @@ export { migrationLockName } from "./migration-lock";
 export { defineServiceSchema } from "./service-schema";
 export { queryRows } from "./query-rows";
 export { statementTemplate, type StatementTemplate } from "./statement-template";
-export { tableReader, type TableReader } from "./table-reader";
 export { isUniqueViolation, isConnectionError, sqlState, violatedConstraint, UNIQUE_VIOLATION } from "./db-errors";
 export { pgliteReferenceCount } from "./pglite-registry";
 export {

@@ -73,3 +73,4 @@ export {
   type RuleOutcome,
   type RuledResource,
 } from "./collector-rules";
+export { selectList, tableReader, type SelectItem, type SelectList } from "./select-list";

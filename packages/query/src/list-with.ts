@@ -1,11 +1,11 @@
 import { and, sql, type DriverValueDecoder, type SQL } from "drizzle-orm";
-import { PgDialect } from "drizzle-orm/pg-core";
 import type { PgTable } from "drizzle-orm/pg-core";
 import { compileQuery, type CompileOptions } from "./compile-query";
 import type { AnyPgDatabase } from "./database";
 import { isComputed, type QueryFields } from "./field-map";
 import { QUERY_LIMITS } from "./limits";
 import { project } from "./project";
+import { selectList, type SelectItem, type SelectList } from "./select-list";
 import type { QueryInput } from "./query-input";
 
 /** A List response (seed 000): the page of results and the size of the whole filtered set. */
@@ -89,70 +89,41 @@ function cappedCount(table: PgTable, where: SQL | undefined, bound: number): SQL
   return sql<number>`(SELECT count(*) FROM (SELECT 1 FROM ${table}${condition} LIMIT ${sql.raw(String(bound + 1))}) AS capped)`.mapWith(Number);
 }
 
-/** The select list of one List shape, rendered once, and how to read a row it returns. */
-interface SelectionPlan {
-  /** `<column> AS "<field>", …`: the inner select list as raw SQL (no parameters). */
-  text: SQL;
-  /** The row as Drizzle's select would have mapped it: each field through its column's decoder. */
-  decode(row: Record<string, unknown>): Record<string, unknown>;
-}
-
 /** Rendered select lists, per field map, per `only` and attached values. */
-const plans = new WeakMap<QueryFields, Map<string, SelectionPlan>>();
+const plans = new WeakMap<QueryFields, Map<string, SelectList>>();
 /** Identities of attached SQL values, for the plan's key: the same name may carry other SQL. */
 const attachIds = new WeakMap<SQL, number>();
 let lastAttachId = 0;
-const dialect = new PgDialect();
 
 /**
- * The List's select list for `fields` trimmed by `only`, with the attached values. Rendering a
- * select list of a dozen columns through Drizzle's builder, and mapping each row back through it,
- * was a quarter of a List call's CPU (a profile of `pnpm load`); the list is the same for every
- * call of one shape, so it is rendered once and each row is decoded by a loop over its fields.
- * A list whose SQL carries parameters (none does today) is not cached.
+ * The List's select list (see selectList) for `fields` trimmed by `only`, with the attached
+ * values: one per shape, made on its first call.
  */
-export function selectionPlan(fields: QueryFields, only: readonly string[], attach: ListOptions["attach"]): SelectionPlan {
+export function selectionPlan(fields: QueryFields, only: readonly string[], attach: ListOptions["attach"]): SelectList {
   const extra = attached(attach, only);
   const key = `${only.join("\u0000")}\u0001${extra.map(([name, value]) => `${name}=${idOf(value)}`).join("\u0000")}`;
   let byShape = plans.get(fields);
   const cached = byShape?.get(key);
   if (cached) return cached;
   const wanted = new Set(only.map((path) => path.split(".")[0]));
-  const decoders: [string, (value: unknown) => unknown][] = [];
-  const items: SQL[] = [];
+  const items: SelectItem[] = [];
   for (const [name, field] of fields.fields) {
     if (wanted.size > 0 && !wanted.has(name)) continue;
     const column = field.column;
-    items.push(sql`${column} AS ${sql.identifier(name)}`);
-    const decoder = isComputed(column) ? decoderOf(column) : column;
-    decoders.push([name, (value) => decoder.mapFromDriverValue(value)]);
+    items.push({ name, expression: column, decoder: isComputed(column) ? decoderOf(column) : column });
   }
-  for (const [name, value] of extra) {
-    items.push(sql`(${value}) AS ${sql.identifier(name)}`);
-    decoders.push([name, (raw) => raw]);
-  }
-  const rendered = dialect.sqlToQuery(sql.join(items, sql`, `));
-  const plan: SelectionPlan = {
-    text: rendered.params.length === 0 ? sql.raw(rendered.sql) : sql.join(items, sql`, `),
-    decode(row) {
-      const result: Record<string, unknown> = {};
-      for (const [name, decode] of decoders) {
-        const value = row[name];
-        result[name] = value === null || value === undefined ? null : decode(value);
-      }
-      return result;
-    },
-  };
-  if (rendered.params.length === 0) {
-    if (!byShape) plans.set(fields, (byShape = new Map()));
-    byShape.set(key, plan);
-  }
+  for (const [name, value] of extra) items.push({ name, expression: sql`(${value})`, decoder: asRead });
+  const plan = selectList(items);
+  if (!byShape) plans.set(fields, (byShape = new Map()));
+  byShape.set(key, plan);
   return plan;
 }
 
+const asRead: DriverValueDecoder<unknown, unknown> = { mapFromDriverValue: (value) => value };
+
 /** A computed field's decoder: Drizzle keeps `mapWith`'s on the SQL, where its select reads it too. */
 function decoderOf(column: SQL): DriverValueDecoder<unknown, unknown> {
-  return (column as unknown as { decoder?: DriverValueDecoder<unknown, unknown> }).decoder ?? { mapFromDriverValue: (value) => value };
+  return (column as unknown as { decoder?: DriverValueDecoder<unknown, unknown> }).decoder ?? asRead;
 }
 
 function idOf(value: SQL): number {

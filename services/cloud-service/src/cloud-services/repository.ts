@@ -1,9 +1,9 @@
 import type { JsonObject } from "@bufbuild/protobuf";
 import { and, eq, inArray, ne, sql, type SQL } from "drizzle-orm";
 import type { Database } from "@cloudforet/db";
-import { isUniqueViolation, queryRows, tableReader } from "@cloudforet/db";
+import { isUniqueViolation, queryRows } from "@cloudforet/db";
 import { conflict } from "@cloudforet/errors";
-import { col, defineQueryFields, json, listWith, scopeCondition, statWith, type QueryInput, type StatQueryInput, type TenantScope } from "@cloudforet/query";
+import { col, defineQueryFields, json, listWith, scopeCondition, statWith, tableReader, type QueryInput, type StatQueryInput, type TenantScope } from "@cloudforet/query";
 import { cloudServices, type CloudServiceRow, type NewCloudServiceRow, type ResourceReference } from "../db/schema";
 import { DELETED } from "./cloud-services";
 import type { ChangeHistoryRepository } from "../change-history/repository";
@@ -103,7 +103,7 @@ export class CloudServiceRepository {
   }
 
   async get(scope: TenantScope, id: string): Promise<CloudServiceRow | undefined> {
-    const [row] = await queryRows(this.db, sql`select ${wholeRow.columns} from ${cloudServices} where ${and(eq(cloudServices.cloudServiceId, id), inScope(scope))}`);
+    const [row] = await queryRows(this.db, sql`select ${wholeRow.text} from ${cloudServices} where ${and(eq(cloudServices.cloudServiceId, id), inScope(scope))}`);
     return row && wholeRow.decode(row);
   }
 
