@@ -225,6 +225,32 @@ describe("Upsert and BatchUpsert", () => {
     })());
     expect(again).toMatchObject({ createdCount: 0, updatedCount: 1100, failedCount: 0 });
   });
+
+  it("keeps a stream's order across the chunks it writes at once: a resource named again in a later chunk ends as the later item says", async () => {
+    // Chunks of 500 are written two at a time: item i and item 500 + i fall in neighbouring chunks.
+    const size = 1600;
+    const resourceOf = (i: number) => `order-${i % 700}`;
+    const answer = await client.batchUpsert(
+      (async function* () {
+        for (let from = 0; from < size; from += 400) {
+          yield {
+            items: Array.from({ length: 400 }, (_, k) => {
+              const i = from + k;
+              return i % 333 === 7 ? item(resourceOf(i), { provider: "" }) : item(resourceOf(i), { data: { size_gb: i } });
+            }),
+          };
+        }
+      })(),
+    );
+    const bad = Array.from({ length: size }, (_, i) => i).filter((i) => i % 333 === 7);
+    const written = Array.from({ length: size }, (_, i) => i).filter((i) => i % 333 !== 7);
+    const lastOf = new Map(written.map((i) => [resourceOf(i), i]));
+    expect(answer).toMatchObject({ createdCount: lastOf.size, updatedCount: written.length - lastOf.size, failedCount: bad.length });
+    expect(answer.errors.map((e) => e.index)).toEqual(bad); // in stream order, whichever chunk finished first
+    const { results } = await client.list({ query: { filter: [{ k: "name", o: "contain", v: { kind: { case: "stringValue", value: "disk-order-" } } }], page: { limit: 1000 } } });
+    expect(results).toHaveLength(lastOf.size);
+    for (const row of results) expect(row.data).toEqual({ size_gb: lastOf.get(row.name.slice("disk-".length)) });
+  });
 });
 
 /** Builds the data set of the seed's Query and Statistics examples. */

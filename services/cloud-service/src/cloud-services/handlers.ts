@@ -11,12 +11,15 @@ import { callerOf } from "@cloudforet/runtime";
 import type { Logger } from "pino";
 import type { ResourceReference } from "../db/schema";
 import type { CloudServiceRepository, CloudServicePatch } from "./repository";
-import { canWrite, userAuthor, type ResourceWriter, type UpsertOutcome, type WriteAccess } from "./resource-writer";
+import { canWrite, mayTouchTheSame, userAuthor, type ResourceWriter, type UpsertOutcome, type WriteAccess } from "./resource-writer";
 import { checkId, mergeData, stateFromData, validateData, validateState, type ResourceInput } from "./cloud-services";
 import { cloudServiceMessage, createdMessage, listResultMessage } from "./to-message";
+import { OrderedWrites } from "./ordered-writes";
 
 /** Items of a BatchUpsert stream are written in chunks of this many. */
 const BATCH_CHUNK = 500;
+/** Chunks of one stream in flight at once (OrderedWrites): the next is read and checked while these are written. */
+const BATCH_PIPELINE = 2;
 /** A stream may carry at most this many items. */
 const MAX_STREAM_ITEMS = 1_000_000;
 /** Per-item errors listed in a BatchUpsert answer (counts stay exact beyond it). */
@@ -161,24 +164,28 @@ export function cloudServiceHandlers(resources: CloudServiceRepository, writer: 
       const access = accessOf(ctx);
       const summary = { createdCount: 0, updatedCount: 0, failedCount: 0, errors: [] as { index: number; errorCode: string; message: string; resourceId: string }[] };
       let buffered: ResourceInput[] = [];
-      let written = 0;
-      const flush = async () => {
-        const chunk = buffered;
-        buffered = [];
-        const outcomes = await writer.upsert(access, chunk);
-        record(summary, outcomes, written);
-        written += chunk.length;
-      };
-      for await (const message of requests) {
-        for (const item of message.items) {
-          if (written + buffered.length >= MAX_STREAM_ITEMS) {
-            throw invalidParameter(`A BatchUpsert stream carries at most ${MAX_STREAM_ITEMS} items`, { parameter: "items" });
+      const writes = new OrderedWrites(
+        BATCH_PIPELINE,
+        (chunk: ResourceInput[]) => writer.prepare(access, chunk),
+        (prepared) => writer.write(access, prepared),
+        (outcomes, offset) => record(summary, outcomes, offset),
+        mayTouchTheSame,
+      );
+      try {
+        for await (const message of requests) {
+          for (const item of message.items) {
+            if (writes.count + buffered.length >= MAX_STREAM_ITEMS) {
+              throw invalidParameter(`A BatchUpsert stream carries at most ${MAX_STREAM_ITEMS} items`, { parameter: "items" });
+            }
+            buffered.push(upsertInput(item));
+            if (buffered.length >= BATCH_CHUNK) await writes.add(buffered.splice(0));
           }
-          buffered.push(upsertInput(item));
-          if (buffered.length >= BATCH_CHUNK) await flush();
         }
+        if (buffered.length > 0) await writes.add(buffered.splice(0));
+        await writes.finish();
+      } finally {
+        await writes.drain();
       }
-      if (buffered.length > 0) await flush();
       logger.debug({ ...summary, errors: summary.errors.length }, "batch upsert done");
       return summary;
     },

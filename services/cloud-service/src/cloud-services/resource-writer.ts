@@ -27,6 +27,25 @@ export interface WriteAccess {
 
 const fastRoundSize = 1000;
 
+/** Items ready to write (ResourceWriter.prepare): as given after collector rules, and checked. */
+export interface PreparedItems {
+  inputs: Array<ResourceInput | PlatformError>;
+  validated: Array<ValidResource | PlatformError | { invalid: unknown }>;
+  /**
+   * The default-rule keys the items can touch; undefined when some item matches by another rule
+   * (it may find or create a resource under any key).
+   */
+  keys: Set<string> | undefined;
+}
+
+/** Whether writing two prepared batches in either order could end differently: they may touch a resource in common. */
+export function mayTouchTheSame(a: PreparedItems, b: PreparedItems): boolean {
+  if (!a.keys || !b.keys) return true;
+  const [small, large] = a.keys.size <= b.keys.size ? [a.keys, b.keys] : [b.keys, a.keys];
+  for (const key of small) if (large.has(key)) return true;
+  return false;
+}
+
 /**
  * Writes resources: Create (seed 000) and the collectors' Upsert, singly or in batches. Batches
  * take a fast path for the default match rule (one lookup, one multi-row insert and one
@@ -60,8 +79,15 @@ export class ResourceWriter {
 
   /** Upserts items independently; an invalid item (given as its validation error) fails alone. */
   async upsert(access: WriteAccess, given: Array<ResourceInput | PlatformError>): Promise<UpsertOutcome[]> {
+    return this.write(access, await this.prepare(access, given));
+  }
+
+  /**
+   * The part of an upsert that writes nothing and reads no resource: collector rules applied and
+   * every item checked. A stream prepares its next chunk while the previous one is written.
+   */
+  async prepare(access: WriteAccess, given: Array<ResourceInput | PlatformError>): Promise<PreparedItems> {
     const inputs = this.pushRules ? await this.pushRules.apply(access.scope, access.authorization, given) : given;
-    const outcomes: UpsertOutcome[] = new Array(inputs.length);
     const validated = inputs.map((input): ValidResource | PlatformError | { invalid: unknown } => {
       if (input instanceof PlatformError) return input;
       try {
@@ -70,6 +96,21 @@ export class ResourceWriter {
         return { invalid: err };
       }
     });
+    let keys: Set<string> | undefined = new Set<string>();
+    for (const item of validated) {
+      if (item instanceof PlatformError || "invalid" in item) continue; // fails alone, writes nothing
+      if (!isDefaultRule(item.matchRules) || !item.reference.resource_id) {
+        keys = undefined;
+        break;
+      }
+      keys.add(defaultKey(item.provider, item.cloudServiceType, item.reference.resource_id));
+    }
+    return { inputs, validated, keys };
+  }
+
+  /** Writes prepared items: each is matched, then created or updated, or fails alone. */
+  async write(access: WriteAccess, { inputs, validated }: PreparedItems): Promise<UpsertOutcome[]> {
+    const outcomes: UpsertOutcome[] = new Array(inputs.length);
     // The catalog and the first fast round's lookup are independent reads: one round trip for both.
     const [catalog, prefetched] = await Promise.all([this.types.catalog(access.scope.domainId), this.prefetchDefaultKeys(access, validated)]);
     const projectWorkspaces = new Map<string, Promise<string>>();
