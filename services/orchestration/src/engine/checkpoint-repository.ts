@@ -6,12 +6,48 @@ import { dateOf } from "../db/raw-values";
 import { markSignalsProcessed } from "../signals/repository";
 import { workerTaskFromSql, type WorkerTaskRepository } from "../workers/repository";
 import type { EngineEvents } from "./engine-events";
-import { LeaseLostError, TERMINAL, hasTaskNodes, serial, type NewOutput, type PassState, type StateChange } from "./pass-state";
+import { LeaseLostError, TERMINAL, hasTaskNodes, serial, type LeaseClaim, type NewOutput, type PassState, type StateChange } from "./pass-state";
 
 /** What arrived for an instance since its last checkpoint: worker results and signals, in order. */
 export interface Arrivals {
   tasks: WorkerTaskRow[];
   signals: SignalRow[];
+}
+
+/** What a checkpoint statement answers for one instance. */
+type CheckpointResult = {
+  previous_state: string;
+  needs_attention: boolean;
+  written: boolean;
+  freed: boolean;
+};
+
+/** A checkpoint waiting to share a statement with others. */
+interface GatheredCheckpoint {
+  run: PassState;
+  change?: StateChange;
+  resolve(result: "written" | "attention"): void;
+  reject(err: unknown): void;
+}
+
+/** Statements of gathered checkpoints written at once; more checkpoints gather meanwhile. */
+const MAX_BATCHES_IN_FLIGHT = 2;
+/** Checkpoints in one statement at most. */
+const MAX_BATCH = 200;
+
+/** The next batch: up to MAX_BATCH checkpoints, one per instance (a second one of an instance waits for the next batch). */
+function takeBatch(gathering: GatheredCheckpoint[]): GatheredCheckpoint[] {
+  const batch: GatheredCheckpoint[] = [];
+  const seen = new Set<string>();
+  const rest: GatheredCheckpoint[] = [];
+  for (const entry of gathering) {
+    if (batch.length < MAX_BATCH && !seen.has(entry.run.row.id)) {
+      seen.add(entry.run.row.id);
+      batch.push(entry);
+    } else rest.push(entry);
+  }
+  gathering.splice(0, gathering.length, ...rest);
+  return batch;
 }
 
 const outputRecord = (o: NewOutput) => ({ ...o, created_at: (o.createdAt as Date).toISOString(), instance_id: o.instanceId, block_id: o.blockId, output_size: o.outputSize });
@@ -30,13 +66,125 @@ export class CheckpointRepository {
     private readonly events: Pick<EngineEvents, "instanceStateChanged">,
   ) {}
 
-  /** Writes a checkpoint (and a state change): one statement, or a transaction when worker tasks change too. */
+  /**
+   * Writes a checkpoint (and a state change): one statement, or a transaction when worker tasks
+   * change too. Checkpoints that several passes write at the same time share one statement (and
+   * one commit): while MAX_BATCHES_IN_FLIGHT are being written, the next ones gather.
+   */
   write(run: PassState, change?: StateChange): Promise<"written" | "attention"> {
     return serial(run, () => {
-      const terminal = change !== undefined && TERMINAL.has(change.to);
-      const tasksChange = run.cancelTasks.length > 0 || (terminal && hasTaskNodes(run.exec));
-      return tasksChange ? this.db.transaction((tx) => this.persist(tx, run, change)) : this.persist(this.db, run, change);
+      if (this.needsTransaction(run, change)) return this.db.transaction((tx) => this.persist(tx, run, change));
+      if (run.claimAs) return this.persist(this.db, run, change);
+      return new Promise<"written" | "attention">((resolve, reject) => {
+        this.gathering.push({ run, change, resolve, reject });
+        this.pump();
+      });
     });
+  }
+
+  private needsTransaction(run: PassState, change?: StateChange): boolean {
+    const terminal = change !== undefined && TERMINAL.has(change.to);
+    return run.cancelTasks.length > 0 || (terminal && hasTaskNodes(run.exec));
+  }
+
+  /** Checkpoints waiting for a statement, and the statements being written. */
+  private gathering: GatheredCheckpoint[] = [];
+  private batchesInFlight = 0;
+
+  private pump(): void {
+    while (this.batchesInFlight < MAX_BATCHES_IN_FLIGHT && this.gathering.length > 0) {
+      const batch = takeBatch(this.gathering);
+      this.batchesInFlight++;
+      void this.writeBatch(batch).finally(() => {
+        this.batchesInFlight--;
+        this.pump();
+      });
+    }
+  }
+
+  /** One statement for the batch; each checkpoint alone (as write would) when it has one or the statement fails. */
+  private async writeBatch(batch: GatheredCheckpoint[]): Promise<void> {
+    const alone = (entry: GatheredCheckpoint) => {
+      const { run, change } = entry;
+      const written = this.needsTransaction(run, change) ? this.db.transaction((tx) => this.persist(tx, run, change)) : this.persist(this.db, run, change);
+      return written.then(entry.resolve, entry.reject);
+    };
+    const shared = batch.filter(({ run, change }) => !run.claimAs && !this.needsTransaction(run, change));
+    const apart = shared.length > 1 ? batch.filter((entry) => !shared.includes(entry)) : batch;
+    await Promise.all(apart.map(alone));
+    if (shared.length <= 1) return;
+    batch = shared;
+    let rows: Map<string, CheckpointResult>;
+    const inputs = batch.map(({ run, change }) => ({ run, change, outputs: run.pendingOutputs.slice() }));
+    try {
+      rows = await this.persistMany(inputs);
+    } catch {
+      // One bad checkpoint fails the shared statement: each alone, so only its own pass sees the error.
+      await Promise.all(batch.map(alone));
+      return;
+    }
+    for (const [i, entry] of batch.entries()) {
+      const { run, change, outputs } = inputs[i];
+      try {
+        entry.resolve(await this.settle(this.db, run, change, undefined, outputs, rows.get(run.row.id)));
+      } catch (err) {
+        entry.reject(err);
+      }
+    }
+  }
+
+  /** The checkpoints of several passes (none held by a row lock alone, none changing worker tasks) in one statement. */
+  private async persistMany(inputs: { run: PassState; change?: StateChange; outputs: NewOutput[] }[]): Promise<Map<string, CheckpointResult>> {
+    const states = inputs.map(({ run, change }) => ({
+      id: run.row.id,
+      locked_by: run.row.lockedBy,
+      context: run.context,
+      execution: run.exec,
+      kv: run.kv,
+      has_change: change !== undefined,
+      expected: run.expected,
+      to_state: change?.to ?? null,
+      next_fire_at: change?.next == null ? null : new Date(change.next).toISOString(),
+      release: change?.release ?? false,
+    }));
+    const outputs = inputs.flatMap(({ outputs }) => outputs.map(outputRecord));
+    const rows = await queryRows<CheckpointResult & { id: string }>(
+      this.db,
+      sql`with x as (
+            select * from jsonb_to_recordset(${JSON.stringify(states)}::jsonb) as x(id uuid, locked_by text, context jsonb, execution jsonb,
+              kv jsonb, has_change boolean, expected text, to_state text, next_fire_at timestamptz, release boolean)
+          ), cur as (
+            -- Locked in one order, so two such statements never wait on each other in a cycle.
+            select i.id, i.state, i.needs_attention from ${instances} i join x on i.id = x.id and i.locked_by = x.locked_by
+            order by i.id for update of i
+          ), upd as (
+            update ${instances} i
+            set context = x.context, execution = x.execution, kv = x.kv, updated_at = now(),
+                state = case when x.has_change and cur.state = x.expected then x.to_state else i.state end,
+                next_fire_at = case when x.has_change and cur.state = x.expected then x.next_fire_at else i.next_fire_at end,
+                locked_by = case when x.release then null else i.locked_by end,
+                lease_expires_at = case when x.release then null else i.lease_expires_at end
+            from cur join x on x.id = cur.id
+            where i.id = cur.id and not (x.release and cur.needs_attention and cur.state = x.expected)
+            returning i.id, i.state
+          ), freed as (
+            delete from ${concurrencySlots} s using upd
+            where s.instance_id = upd.id and upd.state in ('completed', 'failed', 'cancelled')
+            returning s.instance_id
+          ), outs as (
+            insert into ${blockOutputs} (id, instance_id, block_id, output, output_size, attempt, created_at)
+            select o.id, o.instance_id, o.block_id, o.output, o.output_size, o.attempt, o.created_at
+            from jsonb_to_recordset(${JSON.stringify(outputs)}::jsonb)
+              as o(id uuid, instance_id uuid, block_id text, output jsonb, output_size int, attempt int, created_at timestamptz)
+            where o.instance_id in (select id from upd)
+            returning 1
+          )
+          select cur.id, cur.state as previous_state, cur.needs_attention,
+                 exists (select 1 from upd where upd.id = cur.id) as written,
+                 exists (select 1 from freed where freed.instance_id = cur.id) as freed
+          from cur`,
+    );
+    return new Map(rows.map((row) => [String(row.id), row]));
   }
 
   /**
@@ -55,7 +203,7 @@ export class CheckpointRepository {
     const claimAs = run.claimAs && !release ? run.claimAs : undefined;
     if (claimAs) change = { to: "running", next: null, release: false };
     const held = run.claimAs ? sql`locked_by is null` : sql`locked_by = ${run.row.lockedBy}`;
-    const [row] = await queryRows<{ previous_state: string; needs_attention: boolean; written: boolean; freed: boolean }>(
+    const [row] = await queryRows<CheckpointResult>(
       exec,
       sql`with cur as (
             select id, state, needs_attention from ${instances} where id = ${id} and ${held} for update
@@ -89,6 +237,20 @@ export class CheckpointRepository {
                  exists (select 1 from freed) as freed
           from cur`,
     );
+    return this.settle(exec, run, change, claimAs, outputs, row);
+  }
+
+  /** What a checkpoint's statement answered (`row`; undefined: the lease is gone), applied to the pass. */
+  private async settle(
+    exec: DatabaseExecutor,
+    run: PassState,
+    change: StateChange | undefined,
+    claimAs: LeaseClaim | undefined,
+    outputs: NewOutput[],
+    row: CheckpointResult | undefined,
+  ): Promise<"written" | "attention"> {
+    const id = run.row.id;
+    const expected = run.expected;
     if (!row) throw new LeaseLostError(`lost the lease on instance ${id}`);
     const ours = row.previous_state === expected;
     if (!row.written) {
