@@ -111,9 +111,14 @@ export class EndpointBreakers {
                 from previous p where b.endpoint_key = p.endpoint_key
                 returning b.state, p.state as previous`,
           )
-        : await queryRows<{ state: BreakerState; previous: BreakerState }>(
+        : // No row lock unless there is something to change: a healthy endpoint's breaker is closed
+          // with no failures, and every delivery to it succeeding would otherwise queue on its one row
+          // behind the claims that admit deliveries to it. An UPDATE skips a row its condition rules
+          // out without waiting for it, and re-checks the condition on the latest version of a row
+          // it does change; `previous` (read without a lock) only names the transition in the log.
+          await queryRows<{ state: BreakerState; previous: BreakerState }>(
             this.db,
-            sql`with previous as (select endpoint_key, state from ${endpointBreakers} where endpoint_key = ${endpoint.key} for update)
+            sql`with previous as (select endpoint_key, state from ${endpointBreakers} where endpoint_key = ${endpoint.key})
                 update ${endpointBreakers} b set label = ${endpoint.label}, state = 'closed', consecutive_failures = 0, opened_at = null, next_probe_at = null, updated_at = now()
                 from previous p where b.endpoint_key = p.endpoint_key and (b.state <> 'closed' or b.consecutive_failures <> 0 or b.label <> ${endpoint.label})
                 returning b.state, p.state as previous`,
