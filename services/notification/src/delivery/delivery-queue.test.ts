@@ -4,11 +4,13 @@ import type { DatabaseHandle } from "@cloudforet/db";
 import { deliveries, deliveryQueue, notifications } from "../db/schema";
 import { NotificationRepository } from "../notifications/repository";
 import { notificationDatabase } from "../db/test-database";
+import { openDatabase } from "@cloudforet/db";
+import { startStatementCounter } from "@cloudforet/testing";
 import pino from "pino";
 import { DeliveryQueue, type ClaimedRow } from "./delivery-queue";
 import { EndpointBreakers } from "./endpoint-breakers";
 
-let database: { handle: DatabaseHandle; close(): Promise<void> };
+let database: { handle: DatabaseHandle; url: string; close(): Promise<void> };
 let queue: DeliveryQueue;
 let counter = 0;
 
@@ -112,5 +114,31 @@ describe("DeliveryQueue", () => {
     expect(await queue.recordAttempt(current, 1, { status: "SUCCEEDED", error: "" })).toBe(true);
     const records = await database.handle.db.select().from(deliveries).where(sql`${deliveries.notificationId} = ${notificationId}`);
     expect(records.map((r) => [r.status, r.attempt])).toEqual([["SUCCEEDED", 1]]);
+  });
+
+  it("queues a notification's deliveries and announces them in one round trip", async () => {
+    const counter = await startStatementCounter(database.url);
+    const counted = await openDatabase({ url: counter.url, schema: "notification", logger: pino({ level: "silent" }), poolSize: 1 });
+    try {
+      let inside = 0;
+      await counted.db.transaction(async (tx) => {
+        counter.reset();
+        await DeliveryQueue.enqueue(tx, { notificationId: "notif-one-trip", domainId: "d" }, [
+          { channelId: "ch-1", endpointKey: "e1" },
+          { channelId: "ch-2", endpointKey: "e2" },
+        ]);
+        inside = counter.roundTrips();
+      });
+      expect(inside).toBe(1);
+      expect(counter.statements().some((text) => text.includes("pg_notify") && text.includes("insert into"))).toBe(true);
+    } finally {
+      await counted.close();
+      await counter.close();
+    }
+    const queued = await database.handle.db.select().from(deliveryQueue).where(sql`${deliveryQueue.notificationId} = 'notif-one-trip'`);
+    expect(queued.map((row) => [row.channelId, row.endpointKey, row.state, row.attempts]).sort()).toEqual([
+      ["ch-1", "e1", "PENDING", 0],
+      ["ch-2", "e2", "PENDING", 0],
+    ]);
   });
 });

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { and, asc, eq, inArray, isNull, lt, lte, or, sql } from "drizzle-orm";
-import { notify, type Database, type DatabaseExecutor } from "@cloudforet/db";
+import { type Database, type DatabaseExecutor } from "@cloudforet/db";
 import { channels, deliveries, deliveryQueue, endpointBreakers, notifications, type ChannelRow, type DeliveryStatus, type NotificationRow, type QueueRow } from "../db/schema";
 import type { EndpointBreakers } from "./endpoint-breakers";
 
@@ -57,16 +57,22 @@ export class DeliveryQueue {
    */
   static async enqueue(tx: DatabaseExecutor, notification: { notificationId: string; domainId: string }, items: QueuedDelivery[]): Promise<void> {
     if (items.length === 0) return;
-    await tx.insert(deliveryQueue).values(
-      items.map((item) => ({
-        queueId: randomUUID(),
-        notificationId: notification.notificationId,
-        domainId: notification.domainId,
-        channelId: item.channelId,
-        endpointKey: item.endpointKey,
-      })),
+    const rows = items.map((item) => ({
+      queue_id: randomUUID(),
+      notification_id: notification.notificationId,
+      domain_id: notification.domainId,
+      channel_id: item.channelId,
+      endpoint_key: item.endpointKey,
+    }));
+    // The rows and their announcement in one round trip (the NOTIFY still goes out at commit).
+    await tx.execute(
+      sql`with queued as (
+            insert into ${deliveryQueue} (queue_id, notification_id, domain_id, channel_id, endpoint_key)
+            select q.queue_id, q.notification_id, q.domain_id, q.channel_id, q.endpoint_key
+            from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as q(queue_id uuid, notification_id text, domain_id text, channel_id text, endpoint_key text)
+          )
+          select pg_notify(${DELIVERY_QUEUE_CHANNEL}, '')`,
     );
-    await notify(tx, DELIVERY_QUEUE_CHANNEL);
   }
 
   /** Records attempts that never happen (unmatched Send entries): SKIPPED, attempt 1. */
