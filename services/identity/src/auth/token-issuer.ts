@@ -101,8 +101,15 @@ export class TokenIssuer {
    * one-second resolution), so a token issued in that same second would be refused too: wait it out.
    */
   private async waitPastRevocation(revokedAt: Date | null | undefined): Promise<void> {
-    if (!revokedAt) return;
-    const wait = (Math.floor(revokedAt.getTime() / 1000) + 1) * 1000 - Date.now();
-    if (wait > 0) await sleep(wait);
+    if (revokedAt) await waitUntil((Math.floor(revokedAt.getTime() / 1000) + 1) * 1000);
   }
+}
+
+/**
+ * Resolves once `Date.now()` has reached `at`. A timer may fire a little before the clock reads its
+ * due time (the event loop measures delays from the time it cached at the start of its turn, which
+ * a busy turn leaves behind), so the clock is read again after every sleep.
+ */
+export async function waitUntil(at: number, wait: (ms: number) => Promise<unknown> = sleep): Promise<void> {
+  for (let left = at - Date.now(); left > 0; left = at - Date.now()) await wait(left);
 }
