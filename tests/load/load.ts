@@ -42,19 +42,25 @@ interface RpcStats {
   samples: Set<string>;
 }
 
-/** A webhook receiver for the notification channel: answers 204 and counts what it got. */
+/** A webhook receiver for the notification channel: answers 204 and counts the distinct deliveries it got (by idempotency key). */
 async function startWebhookSink(): Promise<{ url: string; received: () => number; close(): void }> {
-  let received = 0;
+  const keys = new Set<string>();
+  let unkeyed = 0;
   const server = http.createServer((req, res) => {
     req.resume();
     req.on("end", () => {
-      received++;
+      const key = req.headers["idempotency-key"];
+      if (typeof key === "string") keys.add(key);
+      else unkeyed++;
       res.writeHead(204).end();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, received: () => received, close: () => server.close() };
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, received: () => keys.size + unkeyed, close: () => server.close() };
 }
+
+/** How long the deliveries of the mix's Sends may take to arrive after it ends before the run fails. */
+const DELIVERY_DRAIN_MS = 60_000;
 
 const quantile = (sorted: number[], q: number) => (sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]);
 const ms = (value: number) => (Number.isNaN(value) ? "-" : value >= 100 ? String(Math.round(value)) : value.toFixed(1));
@@ -108,8 +114,16 @@ try {
   const deadline = started + durationS * 1000;
   await Promise.all(Array.from({ length: clients }, () => runClient(operations, stats, deadline)));
   const seconds = (Date.now() - started) / 1000;
+  // Every Send that succeeded is one webhook delivery: how far the deliveries lag behind the Sends.
+  const sendStats = [...stats].find(([rpc]) => rpc.endsWith("NotificationService/Send"))?.[1];
+  const sent = sendStats?.latencies.length ?? 0;
+  const deliveredDuringMix = sink.received();
   const loginStats = newStats();
   for (let i = 0; i < logins; i++) await timed(login, loginStats);
+  const drainStarted = Date.now();
+  while (sink.received() < sent && Date.now() - drainStarted < DELIVERY_DRAIN_MS) await new Promise((resolve) => setTimeout(resolve, 50));
+  const delivered = sink.received();
+  const drainS = (Date.now() - started) / 1000 - seconds;
 
   const rows = operations.map((op) => summarize(op.rpc, stats.get(op.rpc)!));
   const loginRow = summarize(`${login.rpc} (apart)`, loginStats);
@@ -121,19 +135,21 @@ try {
   const header = `  ${"rpc".padEnd(46)} ${"count".padStart(7)} ${"p50 ms".padStart(8)} ${"p99 ms".padStart(8)} ${"errors".padStart(7)} ${"limited".padStart(8)}`;
   const line = (r: ReturnType<typeof summarize>) => `  ${r.rpc.padEnd(46)} ${String(r.count).padStart(7)} ${ms(r.p50_ms).padStart(8)} ${ms(r.p99_ms).padStart(8)} ${String(r.errors).padStart(7)} ${String(r.limited).padStart(8)}`;
   process.stdout.write(
-    `\nload: ${clients} clients, ${seconds.toFixed(1)} s, ${total} calls (${Math.round(total / seconds)}/s), ${errors} errors, ${limited} limited; ${sink.received()} webhook deliveries received\n${header}\n${rows.map(line).join("\n")}\n` +
+    `\nload: ${clients} clients, ${seconds.toFixed(1)} s, ${total} calls (${Math.round(total / seconds)}/s), ${errors} errors, ${limited} limited\n` +
+      `  webhook deliveries: ${deliveredDuringMix} of ${sent} Sends arrived during the mix, ${delivered} of ${sent} within ${drainS.toFixed(1)} s after it\n${header}\n${rows.map(line).join("\n")}\n` +
       `  then Login, ${logins} one after another, timed apart from the mix:\n${line(loginRow)}\n`,
   );
   for (const row of [...rows, loginRow]) for (const sample of row.samples) process.stdout.write(`  ✖ ${row.rpc}: ${sample}\n`);
   for (const crash of crashed) process.stdout.write(`  ✖ ${crash}\n`);
+  if (delivered < sent) process.stdout.write(`  ✖ ${sent - delivered} of ${sent} webhook deliveries had not arrived ${DELIVERY_DRAIN_MS / 1000} s after the mix\n`);
 
   const resultsDir = path.join(root, "bench", "results");
   mkdirSync(resultsDir, { recursive: true });
   writeFileSync(
     path.join(resultsDir, "load.json"),
-    `${JSON.stringify({ name: "load", clients, durationS: seconds, calls: total, callsPerSecond: total / seconds, errors, limited, webhookDeliveries: sink.received(), rows, login: loginRow, crashed, at: new Date().toISOString() }, null, 2)}\n`,
+    `${JSON.stringify({ name: "load", clients, durationS: seconds, calls: total, callsPerSecond: total / seconds, errors, limited, webhookDeliveries: { sent, deliveredDuringMix, delivered, drainSeconds: drainS }, rows, login: loginRow, crashed, at: new Date().toISOString() }, null, 2)}\n`,
   );
-  if (errors + loginRow.errors > 0 || crashed.length > 0 || (failOnLimited && limited + loginRow.limited > 0)) exitCode = 1;
+  if (errors + loginRow.errors > 0 || crashed.length > 0 || delivered < sent || (failOnLimited && limited + loginRow.limited > 0)) exitCode = 1;
   if (total === 0) exitCode = 1;
 } catch (err) {
   process.stderr.write(`load: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
