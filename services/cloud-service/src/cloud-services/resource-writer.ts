@@ -38,6 +38,13 @@ export interface PreparedItems {
   keys: Set<string> | undefined;
 }
 
+/** Matched by its default key alone (provider, type, resource id): the batched fast path. */
+function matchedByDefaultKey(item: ValidResource): boolean {
+  return isDefaultRule(item.matchRules) && item.reference.resource_id !== "";
+}
+
+const isValid = (v: ValidResource | PlatformError | { invalid: unknown }): v is ValidResource => !(v instanceof PlatformError) && !("invalid" in v);
+
 /** Whether writing two prepared batches in either order could end differently: they may touch a resource in common. */
 export function mayTouchTheSame(a: PreparedItems, b: PreparedItems): boolean {
   if (!a.keys || !b.keys) return true;
@@ -96,15 +103,9 @@ export class ResourceWriter {
         return { invalid: err };
       }
     });
-    let keys: Set<string> | undefined = new Set<string>();
-    for (const item of validated) {
-      if (item instanceof PlatformError || "invalid" in item) continue; // fails alone, writes nothing
-      if (!isDefaultRule(item.matchRules) || !item.reference.resource_id) {
-        keys = undefined;
-        break;
-      }
-      keys.add(defaultKey(item.provider, item.cloudServiceType, item.reference.resource_id));
-    }
+    // Invalid items fail alone and write nothing; any other rule may touch a resource under any key.
+    const valid = validated.filter(isValid);
+    const keys = valid.every(matchedByDefaultKey) ? new Set(valid.map((item) => defaultKey(item.provider, item.cloudServiceType, item.reference.resource_id))) : undefined;
     return { inputs, validated, keys };
   }
 
@@ -128,7 +129,7 @@ export class ResourceWriter {
         assertKnownType(catalog, item);
         const workspaceId = await this.workspaceFor(access, item, projectWorkspaces);
         const planned = { index, item, workspaceId };
-        if (isDefaultRule(item.matchRules) && item.reference.resource_id) fast.push(planned);
+        if (matchedByDefaultKey(item)) fast.push(planned);
         else slow.push(planned);
       } catch (err) {
         outcomes[index] = failure(err, (input as ResourceInput).reference.resource_id, this.logger);
@@ -188,7 +189,7 @@ export class ResourceWriter {
    */
   private async prefetchDefaultKeys(access: WriteAccess, validated: Array<ValidResource | PlatformError | { invalid: unknown }>): Promise<MatchedResource[] | undefined> {
     const keys = validated
-      .filter((v): v is ValidResource => !(v instanceof PlatformError) && !("invalid" in v) && isDefaultRule(v.matchRules) && v.reference.resource_id !== "")
+      .filter((v): v is ValidResource => isValid(v) && matchedByDefaultKey(v))
       .map((item) => ({ provider: item.provider, type: item.cloudServiceType, resourceId: item.reference.resource_id }));
     if (keys.length === 0) return undefined;
     return this.collected.findByDefaultKeys(access.scope.domainId, keys).catch((err: unknown) => {

@@ -59,6 +59,10 @@ const outputRecord = (o: NewOutput) => ({ ...o, created_at: (o.createdAt as Date
  * recovered instance is never written by two engines; losing it throws LeaseLostError.
  */
 export class CheckpointRepository {
+  /** Checkpoints waiting for a statement, and the statements being written. */
+  private readonly gathering: GatheredCheckpoint[] = [];
+  private batchesInFlight = 0;
+
   constructor(
     private readonly db: Database,
     private readonly tasks: WorkerTaskRepository,
@@ -87,10 +91,6 @@ export class CheckpointRepository {
     return run.cancelTasks.length > 0 || (terminal && hasTaskNodes(run.exec));
   }
 
-  /** Checkpoints waiting for a statement, and the statements being written. */
-  private gathering: GatheredCheckpoint[] = [];
-  private batchesInFlight = 0;
-
   private pump(): void {
     while (this.batchesInFlight < MAX_BATCHES_IN_FLIGHT && this.gathering.length > 0) {
       const batch = takeBatch(this.gathering);
@@ -102,34 +102,25 @@ export class CheckpointRepository {
     }
   }
 
-  /** One statement for the batch; each checkpoint alone (as write would) when it has one or the statement fails. */
+  /**
+   * One statement for the batch (a lone checkpoint: its own statement). Only checkpoints that need
+   * no transaction and are held by a lease gather (write), so each can also be written alone: when
+   * the shared statement fails, each is, and only its own pass sees its error.
+   */
   private async writeBatch(batch: GatheredCheckpoint[]): Promise<void> {
-    const alone = (entry: GatheredCheckpoint) => {
-      const { run, change } = entry;
-      const written = this.needsTransaction(run, change) ? this.db.transaction((tx) => this.persist(tx, run, change)) : this.persist(this.db, run, change);
-      return written.then(entry.resolve, entry.reject);
-    };
-    const shared = batch.filter(({ run, change }) => !run.claimAs && !this.needsTransaction(run, change));
-    const apart = shared.length > 1 ? batch.filter((entry) => !shared.includes(entry)) : batch;
-    await Promise.all(apart.map(alone));
-    if (shared.length <= 1) return;
-    batch = shared;
-    let rows: Map<string, CheckpointResult>;
+    const alone = ({ run, change, resolve, reject }: GatheredCheckpoint) => this.persist(this.db, run, change).then(resolve, reject);
+    if (batch.length === 1) return alone(batch[0]);
     const inputs = batch.map(({ run, change }) => ({ run, change, outputs: run.pendingOutputs.slice() }));
+    let rows: Map<string, CheckpointResult>;
     try {
       rows = await this.persistMany(inputs);
     } catch {
-      // One bad checkpoint fails the shared statement: each alone, so only its own pass sees the error.
       await Promise.all(batch.map(alone));
       return;
     }
-    for (const [i, entry] of batch.entries()) {
+    for (const [i, { resolve, reject }] of batch.entries()) {
       const { run, change, outputs } = inputs[i];
-      try {
-        entry.resolve(await this.settle(this.db, run, change, undefined, outputs, rows.get(run.row.id)));
-      } catch (err) {
-        entry.reject(err);
-      }
+      await this.settle(this.db, run, change, undefined, outputs, rows.get(run.row.id)).then(resolve, reject);
     }
   }
 
