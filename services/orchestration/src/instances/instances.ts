@@ -102,7 +102,8 @@ export class Instances {
     const timezone = validateTimezone(input.timezone, p("timezone"));
     if (input.metadata !== undefined && input.metadata !== null && !isObject(input.metadata)) throw invalidParameter(`${p("metadata")} must be an object`, { parameter: p("metadata") });
     const context = normalizeContext(input.context, p("context"));
-    checkContextSize(context, this.settings.maxContextBytes, p("context"));
+    // An instance created without a context has the four empty sections: nothing to measure.
+    if (input.context !== undefined && input.context !== null) checkContextSize(context, this.settings.maxContextBytes, p("context"));
     const maxConcurrency = input.maxConcurrency === undefined || input.maxConcurrency === null ? null : Number(input.maxConcurrency);
     if (maxConcurrency !== null && (!Number.isInteger(maxConcurrency) || maxConcurrency < 1)) {
       throw invalidParameter(`${p("max_concurrency")} must be an integer ≥ 1`, { parameter: p("max_concurrency") });
@@ -155,7 +156,7 @@ export class Instances {
     if (items.length > MAX_BATCH) throw invalidParameter(`instances holds ${items.length}; at most ${MAX_BATCH} per batch`, { parameter: "instances" });
     const rows = items.map((item, i) => this.prepare(item, `instances[${i}].`));
     await this.requireSequences(rows, "instances");
-    const ids = await this.db.transaction((tx) => this.repo.insertMany(rows, tx));
+    const ids = await this.repo.insertAll(rows);
     if (ids.length > 0) this.events.instancesDue(ids.length);
     return { count: ids.length };
   }

@@ -56,35 +56,56 @@ export function isStorableTime(at: Date): boolean {
  * refused here instead of overflowing the stack of whatever walks it next.
  */
 export function jsonBodyProblem(body: unknown): PlatformError | undefined {
-  const stack: { value: unknown; path: string; depth: number }[] = [{ value: body, path: "", depth: 0 }];
-  const name = (path: string) => path || "body";
+  const stack: Visit[] = [{ value: body, depth: 0 }];
   while (stack.length > 0) {
-    const { value, path, depth } = stack.pop()!;
+    const visit = stack.pop()!;
+    const { value, depth } = visit;
     if (typeof value === "string") {
       const problem = textProblem(value);
-      if (problem) return invalidParameter(`${name(path)} ${problem}`, { parameter: name(path) });
+      if (problem) return invalidParameter(`${nameOf(visit)} ${problem}`, { parameter: nameOf(visit) });
       continue;
     }
     // Past 2^53 a JSON number has lost digits already, and an integer column overflows on it (version: 1e308).
     if (typeof value === "number" && Math.abs(value) > Number.MAX_SAFE_INTEGER) {
-      return invalidParameter(`${name(path)} is out of range (at most ${Number.MAX_SAFE_INTEGER} in magnitude)`, { parameter: name(path) });
+      return invalidParameter(`${nameOf(visit)} is out of range (at most ${Number.MAX_SAFE_INTEGER} in magnitude)`, { parameter: nameOf(visit) });
     }
     if (value === null || typeof value !== "object") continue;
-    if (depth >= INPUT_LIMITS.maxDepth) return invalidParameter(`${name(path)} is nested deeper than ${INPUT_LIMITS.maxDepth} levels`, { parameter: name(path) });
-    const children: { value: unknown; path: string; depth: number }[] = [];
+    if (depth >= INPUT_LIMITS.maxDepth) return invalidParameter(`${nameOf(visit)} is nested deeper than ${INPUT_LIMITS.maxDepth} levels`, { parameter: nameOf(visit) });
+    // Children go on the stack last first, so they are visited in document order.
     if (Array.isArray(value)) {
-      value.forEach((item, i) => children.push({ value: item, path: `${path}[${i}]`, depth: depth + 1 }));
-    } else {
-      for (const [key, item] of Object.entries(value)) {
-        const problem = textProblem(key);
-        // The key itself cannot be echoed back: the object holding it is named.
-        if (problem) return invalidParameter(`${name(path)} has a key that ${problem}`, { parameter: name(path) });
-        children.push({ value: item, path: path ? `${path}.${key}` : key, depth: depth + 1 });
-      }
+      for (let i = value.length - 1; i >= 0; i--) stack.push({ value: value[i], depth: depth + 1, parent: visit, key: i });
+      continue;
     }
-    for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]);
+    const keys = Object.keys(value);
+    for (const key of keys) {
+      const problem = textProblem(key);
+      // The key itself cannot be echoed back: the object holding it is named.
+      if (problem) return invalidParameter(`${nameOf(visit)} has a key that ${problem}`, { parameter: nameOf(visit) });
+    }
+    for (let i = keys.length - 1; i >= 0; i--) stack.push({ value: (value as Record<string, unknown>)[keys[i]], depth: depth + 1, parent: visit, key: keys[i] });
   }
   return undefined;
+}
+
+/** One value of a body being checked; its path is spelled out only when it has a problem. */
+interface Visit {
+  value: unknown;
+  depth: number;
+  parent?: Visit;
+  /** Index in the parent array, or key in the parent object. */
+  key?: number | string;
+}
+
+/** "instances[3].context.data", or "body" for the body itself. */
+function nameOf(visit: Visit): string {
+  const keys: (number | string)[] = [];
+  for (let at: Visit | undefined = visit; at?.parent; at = at.parent) keys.push(at.key!);
+  let path = "";
+  for (let i = keys.length - 1; i >= 0; i--) {
+    const key = keys[i];
+    path = typeof key === "number" ? `${path}[${key}]` : path ? `${path}.${key}` : key;
+  }
+  return path || "body";
 }
 
 /** An optional RFC 3339 time of a request (body field or query parameter). */
