@@ -19,7 +19,14 @@ export interface OrchestrationConfig {
   leaseMs: number;
   /** Instances per claim (ORCHESTRATION_CLAIM_BATCH, default 64). */
   claimBatch: number;
-  /** Instances one engine works on at once (ORCHESTRATION_MAX_ACTIVE, default 64). */
+  /**
+   * Instances one engine works on at once (ORCHESTRATION_MAX_ACTIVE, default 512). Room for
+   * several claim batches, so that under a backlog each claim takes a full batch and the
+   * checkpoints of passes ending together share statements: with room for one batch (64), every
+   * pass that ended let in a claim of a few instances, and the engine ran at half the database's
+   * pace (bench orchestration). Each held instance keeps its context in memory (at most
+   * ORCHESTRATION_MAX_CONTEXT_BYTES).
+   */
   maxActive: number;
   /** How often the cron ticker looks for due schedules (ORCHESTRATION_CRON_TICK_MS, default 250). */
   cronTickMs: number;
@@ -82,7 +89,7 @@ export function readOrchestrationConfig(env: NodeJS.ProcessEnv): OrchestrationCo
     tickMs: int("ORCHESTRATION_TICK_MS", 200, 1),
     leaseMs: int("ORCHESTRATION_LEASE_MS", 30_000, 100),
     claimBatch: int("ORCHESTRATION_CLAIM_BATCH", 64, 1),
-    maxActive: int("ORCHESTRATION_MAX_ACTIVE", 64, 1),
+    maxActive: int("ORCHESTRATION_MAX_ACTIVE", 512, 1),
     cronTickMs: int("ORCHESTRATION_CRON_TICK_MS", 250, 10),
     dedupeTtlMs: duration("ORCHESTRATION_DEDUPE_TTL", "30d"),
     dedupeSweepMs: int("ORCHESTRATION_DEDUPE_SWEEP_MS", 3_600_000, 10),
