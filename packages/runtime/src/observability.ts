@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import { endWhenDone } from "./call-end";
+import { fixedFieldLogger } from "./logger";
 import type { RpcMetrics } from "./metrics";
 import { requestIdKey, requestLoggerKey } from "./request-context";
 
@@ -13,6 +14,7 @@ const validRequestId = /^[A-Za-z0-9._:-]{1,128}$/;
  * the response headers, and when the call ends writes one log line and the RPC metrics.
  */
 export function observabilityInterceptor(logger: Logger, metrics: RpcMetrics): Interceptor {
+  const lines = fixedFieldLogger(logger);
   return (next) => async (req) => {
     const offered = req.header.get(requestIdHeader);
     const requestId = offered && validRequestId.test(offered) ? offered : randomUUID();
@@ -29,8 +31,8 @@ export function observabilityInterceptor(logger: Logger, metrics: RpcMetrics): I
       metrics.record(method, code, seconds, kind, true);
       // From the service's logger, not a child: a child per call cost more than the line itself.
       const line = { request_id: requestId, method, code, duration_ms: Math.round(seconds * 1e5) / 100 };
-      if (err === undefined) logger.info(line, "rpc");
-      else logger.warn({ ...line, error: ConnectError.from(err).rawMessage }, "rpc failed");
+      if (err === undefined) lines.info(line, "rpc");
+      else lines.warn({ ...line, error: ConnectError.from(err).rawMessage }, "rpc failed");
     };
     try {
       const res = await next(req);
