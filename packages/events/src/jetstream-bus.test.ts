@@ -165,7 +165,14 @@ describe("JetStreamBus when the broker drops a subscription's consumer", () => {
     );
 
   /** The broker can refuse a delete while it still writes the consumer's state files ("directory not empty"). */
+  /**
+   * Deletes the durable once. The file store may answer "directory not empty" for a delete that
+   * went through (the consumer is gone, its directory not yet): retried only while the very consumer
+   * asked about is still there, not once the bus has recreated it (deleting that one would be a
+   * second drop, and a second gap).
+   */
   const deleteConsumer = async (durable: string) => {
+    const { created } = await jsm.consumers.info(stream.stream, durable);
     for (let attempt = 1; ; attempt++) {
       try {
         await jsm.consumers.delete(stream.stream, durable);
@@ -173,6 +180,8 @@ describe("JetStreamBus when the broker drops a subscription's consumer", () => {
       } catch (error) {
         if (attempt >= 5 || !String(error).includes("directory not empty")) throw error;
         await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+        const now = await jsm.consumers.info(stream.stream, durable).catch(() => undefined);
+        if (now?.created !== created) return;
       }
     }
   };
