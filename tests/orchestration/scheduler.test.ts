@@ -54,6 +54,30 @@ describe("the scheduler", () => {
     expect(Date.parse(done.updated_at) - sent).toBeLessThan(500);
   });
 
+  it("starts instances created for later at their time, not at the next poll", async () => {
+    // A 10 s tick: without a timer set to the fire time, the idle engine would find them 10 s or more late.
+    const orch = await orchestration({ ORCHESTRATION_TICK_MS: "10000" });
+    const seq = await createSequence(orch, "later", [{ type: "step", id: "go", handler: "noop" }]);
+    const fireAt = Date.now() + 1_500;
+    const later = (offset: number) => ({ sequence_id: seq, tenant_id: "acme", namespace: "later", next_fire_at: new Date(fireAt + offset).toISOString() });
+    const created = await orch.rest("POST", "/instances/batch", { instances: [later(2_000), later(0), later(1_000)] });
+    expect(created.body).toEqual({ count: 3 });
+    const { body: single } = await orch.rest("POST", "/instances", later(500));
+    const sql = postgres(orch.database.url, { max: 1, onnotice: () => {} });
+    cleanup.push(() => sql.end());
+    // Not run early...
+    expect((await sql`select count(*)::int as n from orchestration.instances where namespace = 'later' and state = 'completed'`)[0].n).toBe(0);
+    // ...and the first of them started within a second of its time, the single create's too.
+    const done = await eventually(async () => {
+      const rows = await sql`select id, updated_at from orchestration.instances where namespace = 'later' and state = 'completed' order by updated_at`;
+      return rows.length === 4 ? rows : undefined;
+    }, 8_000, "the four instances to run");
+    expect(done[0].updated_at.getTime()).toBeGreaterThanOrEqual(fireAt);
+    expect(done[0].updated_at.getTime() - fireAt).toBeLessThan(1_000);
+    const singleDone = done.find((row) => row.id === single.id)!;
+    expect(singleDone.updated_at.getTime() - (fireAt + 500)).toBeLessThan(1_000);
+  });
+
   it("wakes an engine in another process over NATS", async () => {
     const db = await database();
     cleanup.push(() => deleteWakeupConsumer(db.url));

@@ -54,6 +54,12 @@ export const IDLE_POLL_MAX_MS = 30_000;
 const SLOT_SWEEP_MS = 120_000;
 
 /** The claimable instances (alias `i`): parked in a claimable state, due, unlocked. */
+/** Fire times one engine keeps to set its timer to (kickAt); beyond, the poll finds them. */
+const MAX_KNOWN_FIRE_TIMES = 1_024;
+
+/** Longest a Node timer waits (2^31 - 1 ms, about 24.8 days); a longer delay would fire at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 const DUE = sql.raw(`i.locked_by is null and i.state in ('scheduled', 'waiting', 'paused') and i.next_fire_at <= now()`);
 
 /**
@@ -73,6 +79,12 @@ export class Scheduler {
   /** The one timer for the next claim: the poll, or the earliest fire time known here. */
   private tickTimer?: NodeJS.Timeout;
   private tickAt = Number.POSITIVE_INFINITY;
+  /**
+   * Fire times this engine was told of (kickAt) and has not reached, earliest first, distinct, at
+   * most MAX_KNOWN_FIRE_TIMES: the timer is set to each in turn. Without them, a second fire time
+   * told while an earlier one was pending waited for the poll after it.
+   */
+  private readonly fireTimes: number[] = [];
   /** Polls in a row that found nothing (the idle back-off). */
   private emptyPolls = 0;
   private recoverTimer?: NodeJS.Timeout;
@@ -107,11 +119,13 @@ export class Scheduler {
     if (this.stopped || at >= this.tickAt) return;
     clearTimeout(this.tickTimer);
     this.tickAt = at;
+    // A tick further off than a timer can wait fires early; its poll finds nothing and arms again.
     this.tickTimer = setTimeout(() => {
       this.tickTimer = undefined;
       this.tickAt = Number.POSITIVE_INFINITY;
       this.poll();
-    }, Math.max(0, at - Date.now()));
+      this.armNextFireTime();
+    }, Math.min(Math.max(0, at - Date.now()), MAX_TIMER_MS));
     this.tickTimer.unref();
   }
 
@@ -218,7 +232,23 @@ export class Scheduler {
   /** Claim at `at` — for timers shorter than the tick, so short delays are not rounded up to it. */
   kickAt(at: number): void {
     if (at - Date.now() <= 0) return this.kick();
-    this.armTick(Math.ceil(at / 5) * 5);
+    const slot = Math.ceil(at / 5) * 5;
+    const times = this.fireTimes;
+    let i = times.length;
+    while (i > 0 && times[i - 1] > slot) i--;
+    if (times[i - 1] !== slot) {
+      times.splice(i, 0, slot);
+      // The furthest are forgotten first: the poll's look-up of the next fire time finds them.
+      if (times.length > MAX_KNOWN_FIRE_TIMES) times.pop();
+    }
+    this.armTick(slot);
+  }
+
+  /** Sets the timer to the earliest known fire time still ahead (those passed were just claimed). */
+  private armNextFireTime(): void {
+    const now = Date.now();
+    while (this.fireTimes.length > 0 && this.fireTimes[0] <= now) this.fireTimes.shift();
+    if (this.fireTimes.length > 0) this.armTick(this.fireTimes[0]);
   }
 
   /** `polled`: started by the timer, so an empty result backs the poll off. */

@@ -86,7 +86,7 @@ export class Instances {
     private readonly tasks: WorkerTaskRepository,
     private readonly settings: InstanceSettings,
     /** Hears of each commit that made instances due now, or gave one a signal (wakes the schedulers). */
-    private readonly events: Pick<EngineEvents, "instancesDue" | "instanceSignalled">,
+    private readonly events: Pick<EngineEvents, "instancesDue" | "instanceDue" | "instanceSignalled">,
   ) {
     this.db = repo.db;
   }
@@ -135,7 +135,7 @@ export class Instances {
     const row = this.prepare(input);
     await this.requireSequences([row]);
     const result = await this.insertOrFind(row, this.db);
-    if (!result.deduplicated) this.events.instancesDue();
+    if (!result.deduplicated) this.announce([row]);
     return result;
   }
 
@@ -156,9 +156,26 @@ export class Instances {
     if (items.length > MAX_BATCH) throw invalidParameter(`instances holds ${items.length}; at most ${MAX_BATCH} per batch`, { parameter: "instances" });
     const rows = items.map((item, i) => this.prepare(item, `instances[${i}].`));
     await this.requireSequences(rows, "instances");
-    const ids = await this.repo.insertAll(rows);
-    if (ids.length > 0) this.events.instancesDue(ids.length);
-    return { count: ids.length };
+    const count = await this.repo.insertAll(rows);
+    // Rows skipped for their idempotency key are announced too: a claim that finds nothing more is harmless.
+    if (count > 0) this.announce(rows);
+    return { count };
+  }
+
+  /**
+   * Tells the scheduler of new instances: those due now are claimed at once; for those due later,
+   * the timer is set to their fire times (no claim now, which would find nothing: a batch of
+   * tomorrow's instances used to cost a claim and a look-up of the next fire time per call).
+   */
+  private announce(rows: NewInstanceRow[]): void {
+    const now = Date.now();
+    let dueNow = 0;
+    for (const row of rows) {
+      const at = (row.nextFireAt as Date | null | undefined)?.getTime() ?? now;
+      if (at <= now) dueNow++;
+      else this.events.instanceDue(row.id, at);
+    }
+    if (dueNow > 0) this.events.instancesDue(dueNow);
   }
 
   /** NOT_FOUND unless every row's sequence exists in the row's tenant. */

@@ -69,7 +69,7 @@ describe("InstanceRepository.insertMany", () => {
       idempotencyKey: "idem-1",
     });
     const arrayContext = row({ context: { ...normalizeContext(undefined, "context"), audit: {} as never } });
-    const ids = await repo.insertAll([usual, unusual, arrayContext]);
+    const ids = await repo.insertMany([usual, unusual, arrayContext]);
     expect(ids.sort()).toEqual([usual.id, unusual.id, arrayContext.id].sort());
 
     for (const written of [usual, unusual, arrayContext]) {
@@ -82,15 +82,18 @@ describe("InstanceRepository.insertMany", () => {
 
   it("skips a row whose idempotency key the tenant used, and counts only the rows inserted", async () => {
     const first = row({ idempotencyKey: "again" });
-    expect(await repo.insertAll([first])).toEqual([first.id]);
+    expect(await repo.insertMany([first])).toEqual([first.id]);
     const again = row({ idempotencyKey: "again" });
     const other = row();
-    expect(await repo.insertAll([again, other])).toEqual([other.id]);
+    expect(await repo.insertMany([again, other])).toEqual([other.id]);
+    const third = row({ idempotencyKey: "again" });
+    expect(await repo.insertAll([third, row(), row()])).toBe(2);
+    expect(await repo.getById(third.id)).toBeUndefined();
   });
 
   it("inserts more rows than one statement takes, all in one transaction", async () => {
     const rows = Array.from({ length: 2_500 }, (_, i) => row(i % 2 ? { metadata: { i } } : {}));
-    expect((await repo.insertAll(rows)).length).toBe(2_500);
+    expect(await repo.insertAll(rows)).toBe(2_500);
     // A chunk the database refuses rolls back the chunks written before it.
     const bad = Array.from({ length: 1_500 }, () => row({ namespace: "rollback" }));
     bad[1_200] = { ...bad[1_200], priorityRank: 70_000 }; // out of smallint range
