@@ -53,13 +53,13 @@ export const IDLE_POLL_MAX_MS = 30_000;
 /** How often the concurrency-slot repair sweep runs when nothing else calls for it. */
 const SLOT_SWEEP_MS = 120_000;
 
-/** The claimable instances (alias `i`): parked in a claimable state, due, unlocked. */
 /** Fire times one engine keeps to set its timer to (kickAt); beyond, the poll finds them. */
 const MAX_KNOWN_FIRE_TIMES = 1_024;
 
 /** Longest a Node timer waits (2^31 - 1 ms, about 24.8 days); a longer delay would fire at once. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/** The claimable instances (alias `i`): parked in a claimable state, due, unlocked. */
 const DUE = sql.raw(`i.locked_by is null and i.state in ('scheduled', 'waiting', 'paused') and i.next_fire_at <= now()`);
 
 /**

@@ -62,15 +62,15 @@ export function jsonBodyProblem(body: unknown): PlatformError | undefined {
     const { value, depth } = visit;
     if (typeof value === "string") {
       const problem = textProblem(value);
-      if (problem) return invalidParameter(`${nameOf(visit)} ${problem}`, { parameter: nameOf(visit) });
+      if (problem) return problemAt(visit, problem);
       continue;
     }
     // Past 2^53 a JSON number has lost digits already, and an integer column overflows on it (version: 1e308).
     if (typeof value === "number" && Math.abs(value) > Number.MAX_SAFE_INTEGER) {
-      return invalidParameter(`${nameOf(visit)} is out of range (at most ${Number.MAX_SAFE_INTEGER} in magnitude)`, { parameter: nameOf(visit) });
+      return problemAt(visit, `is out of range (at most ${Number.MAX_SAFE_INTEGER} in magnitude)`);
     }
     if (value === null || typeof value !== "object") continue;
-    if (depth >= INPUT_LIMITS.maxDepth) return invalidParameter(`${nameOf(visit)} is nested deeper than ${INPUT_LIMITS.maxDepth} levels`, { parameter: nameOf(visit) });
+    if (depth >= INPUT_LIMITS.maxDepth) return problemAt(visit, `is nested deeper than ${INPUT_LIMITS.maxDepth} levels`);
     // Children go on the stack last first, so they are visited in document order.
     if (Array.isArray(value)) {
       for (let i = value.length - 1; i >= 0; i--) stack.push({ value: value[i], depth: depth + 1, parent: visit, key: i });
@@ -80,7 +80,7 @@ export function jsonBodyProblem(body: unknown): PlatformError | undefined {
     for (const key of keys) {
       const problem = textProblem(key);
       // The key itself cannot be echoed back: the object holding it is named.
-      if (problem) return invalidParameter(`${nameOf(visit)} has a key that ${problem}`, { parameter: nameOf(visit) });
+      if (problem) return problemAt(visit, `has a key that ${problem}`);
     }
     for (let i = keys.length - 1; i >= 0; i--) stack.push({ value: (value as Record<string, unknown>)[keys[i]], depth: depth + 1, parent: visit, key: keys[i] });
   }
@@ -94,6 +94,12 @@ interface Visit {
   parent?: Visit;
   /** Index in the parent array, or key in the parent object. */
   key?: number | string;
+}
+
+/** ERROR_INVALID_PARAMETER naming the value at fault: "<path> <problem>". */
+function problemAt(visit: Visit, problem: string): PlatformError {
+  const parameter = nameOf(visit);
+  return invalidParameter(`${parameter} ${problem}`, { parameter });
 }
 
 /** "instances[3].context.data", or "body" for the body itself. */
